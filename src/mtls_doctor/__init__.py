@@ -1,0 +1,47 @@
+"""mtls-doctor: lint, fix and debug mTLS trust stores for AWS Application and Network Load Balancers.
+
+The public API is imported lazily, so ``mtls-doctor --version`` does not pay for ``cryptography``::
+
+    from mtls_doctor import load_trust_store, check_trust_store
+    report = check_trust_store(load_trust_store("bundle.pem", crls=["ca.crl"]))
+    report.accepted, [f.rule for f in report.findings]
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from mtls_doctor._version import __version__
+
+if TYPE_CHECKING:
+    from mtls_doctor.check import Report, check_trust_store
+    from mtls_doctor.errors import InputError, MtlsDoctorError
+    from mtls_doctor.fix import FixResult, fix_bundle
+    from mtls_doctor.profiles import PROFILES, Profile
+    from mtls_doctor.rules import RULES, Finding, Severity
+    from mtls_doctor.truststore import TrustStore, load_trust_store
+
+_EXPORTS = {
+    "load_trust_store": "mtls_doctor.truststore",
+    "TrustStore": "mtls_doctor.truststore",
+    "check_trust_store": "mtls_doctor.check",
+    "Report": "mtls_doctor.check",
+    "fix_bundle": "mtls_doctor.fix",
+    "FixResult": "mtls_doctor.fix",
+    "Finding": "mtls_doctor.rules",
+    "Severity": "mtls_doctor.rules",
+    "RULES": "mtls_doctor.rules",
+    "Profile": "mtls_doctor.profiles",
+    "PROFILES": "mtls_doctor.profiles",
+    "MtlsDoctorError": "mtls_doctor.errors",
+    "InputError": "mtls_doctor.errors",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'mtls_doctor' has no attribute {name!r}")

@@ -1,0 +1,5 @@
+"""python -m mtls_doctor"""
+
+from mtls_doctor.cli import main
+
+main()

@@ -1,0 +1,239 @@
+"""TrustStore: the bundle's certificates and the CRLs, parsed once and indexed."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+
+from mtls_doctor.errors import InputError
+from mtls_doctor.facts import (
+    CertificateFacts,
+    CrlFacts,
+    Unparseable,
+    certificate_facts,
+    crl_facts,
+    sha256_hex,
+)
+from mtls_doctor.pem import BundleScan, PemBlock, scan_bundle
+
+MAX_BUNDLE_BYTES = 64 * 1024 * 1024
+MAX_CRL_BYTES = 256 * 1024 * 1024
+_CRL_BLOCK = re.compile(rb"-----BEGIN X509 CRL-----\r?\n(.*?)-----END X509 CRL-----", re.S)
+
+Source = str | os.PathLike[str] | bytes
+
+
+@dataclass(frozen=True)
+class BundleCertificate:
+    """One certificate block of the bundle: its facts, or why it could not be parsed."""
+
+    index: int
+    block: PemBlock
+    sha256: str
+    facts: CertificateFacts | None
+    problem: str | None
+
+    @property
+    def line(self) -> int | None:
+        return self.block.line
+
+    @property
+    def der_size(self) -> int:
+        return len(self.block.der or b"")
+
+
+@dataclass(frozen=True)
+class CrlFile:
+    """One CRL file: ``format`` is ``pem``, ``der`` or ``unknown``; facts, or why not."""
+
+    index: int
+    file: str
+    size: int
+    format: str
+    der: bytes | None
+    facts: CrlFacts | None
+    problem: str | None
+
+    @property
+    def sha256(self) -> str | None:
+        return sha256_hex(self.der) if self.der is not None else None
+
+
+@dataclass(frozen=True)
+class TrustStore:
+    """A bundle and its CRLs as the load balancer would hold them."""
+
+    bundle: str
+    scan: BundleScan
+    certificates: tuple[BundleCertificate, ...]
+    crls: tuple[CrlFile, ...] = field(default=())
+
+    @property
+    def parsed(self) -> tuple[tuple[BundleCertificate, CertificateFacts], ...]:
+        """The certificates that parsed, with their facts."""
+        return tuple((c, c.facts) for c in self.certificates if c.facts is not None)
+
+    @cached_property
+    def _by_subject(self) -> dict[bytes, list[BundleCertificate]]:
+        index: dict[bytes, list[BundleCertificate]] = {}
+        for cert, facts in self.parsed:
+            index.setdefault(facts.subject_der, []).append(cert)
+        return index
+
+    def candidates(self, issuer_der: bytes) -> list[BundleCertificate]:
+        """Bundle certificates whose subject is this name."""
+        return self._by_subject.get(issuer_der, [])
+
+    @cached_property
+    def issuers(self) -> dict[int, int]:
+        """Bundle index -> index of the bundle certificate whose key signed it (verified)."""
+        links: dict[int, int] = {}
+        for cert, facts in self.parsed:
+            unverifiable = None
+            candidates = self.candidates(facts.issuer_der)
+            if facts.self_issued:  # a root is its own issuer, even when a copy follows it
+                candidates = [cert, *(c for c in candidates if c is not cert)]
+            for candidate in candidates:
+                assert candidate.facts is not None
+                signed = signed_by(facts, candidate.facts)
+                if signed:
+                    links[cert.index] = candidate.index
+                    break
+                if signed is None and unverifiable is None and _key_ids_match(facts,
+                                                                               candidate.facts):
+                    unverifiable = candidate.index
+            else:
+                if unverifiable is not None:
+                    links[cert.index] = unverifiable
+        return links
+
+    def crl_issuer(self, crl: CrlFacts) -> BundleCertificate | None:
+        """The bundle certificate that issued this CRL: same name, and its key verifies it if
+        any candidate's does (otherwise the first candidate by name)."""
+        candidates = self.candidates(crl.issuer_der)
+        for candidate in candidates:
+            if candidate.facts is not None and crl_signed_by(crl, candidate.facts):
+                return candidate
+        return candidates[0] if candidates else None
+
+
+def signed_by(cert: CertificateFacts, issuer: CertificateFacts) -> bool | None:
+    """Whether ``issuer``'s name and key match ``cert``'s issuer name and signature; None when
+    the signature algorithm cannot be checked here (SHA-1, MD5, DSA, ...)."""
+    try:
+        cert.certificate.verify_directly_issued_by(issuer.certificate)
+    except InvalidSignature:
+        return False
+    except (UnsupportedAlgorithm, TypeError):
+        return None
+    except ValueError as exc:  # cryptography says "Unsupported signature algorithm" this way
+        return None if "nsupported" in str(exc) else False
+    return True
+
+
+def _key_ids_match(cert: CertificateFacts, issuer: CertificateFacts) -> bool:
+    """An AKI that names a different SKI rules the issuer out; absent identifiers do not."""
+    return (cert.authority_key_id is None or issuer.subject_key_id is None
+            or cert.authority_key_id == issuer.subject_key_id)
+
+
+def crl_signed_by(crl: CrlFacts, issuer: CertificateFacts) -> bool:
+    """Whether the CRL's signature verifies with ``issuer``'s public key."""
+    try:
+        return crl.crl.is_signature_valid(issuer.certificate.public_key())  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - unsupported keys cannot have signed it
+        return False
+
+
+def read_input(source: str | os.PathLike[str], limit: int, what: str) -> tuple[str, bytes]:
+    """Read a file (``-`` for standard input) of at most ``limit`` bytes, or raise InputError."""
+    name = os.fspath(source)
+    if name == "-":
+        data = sys.stdin.buffer.read(limit + 1)
+        display = "<stdin>"
+    else:
+        path = Path(name)
+        display = name
+        try:
+            if path.is_dir():
+                raise InputError(f"{what} {name} is a folder, not a file.")
+            size = path.stat().st_size
+            if size > limit:
+                raise InputError(f"{what} {name} is {size:,} bytes; no {what.lower()} can be "
+                                 f"larger than {limit:,} bytes.", "Check that this is the right file.")
+            with path.open("rb") as handle:
+                data = handle.read(limit + 1)
+        except FileNotFoundError:
+            raise InputError(f"{what} {name} does not exist.") from None
+        except PermissionError:
+            raise InputError(f"{what} {name} cannot be read: permission denied.") from None
+        except OSError as exc:
+            raise InputError(f"{what} {name} cannot be read: {exc.strerror or exc}.") from None
+    if len(data) > limit:
+        raise InputError(f"{what} {display} is larger than {limit:,} bytes; no "
+                         f"{what.lower()} can be this large.")
+    return display, data
+
+
+def bundle_certificates(scan: BundleScan) -> tuple[BundleCertificate, ...]:
+    """Parse every CERTIFICATE block of a scan, in order, numbered from 1."""
+    certificates = []
+    for index, block in enumerate(scan.certificate_blocks, start=1):
+        facts, problem = None, None
+        if block.der is None:
+            problem = "its base64 could not be decoded"
+        else:
+            try:
+                facts = certificate_facts(block.der)
+            except Unparseable as exc:
+                problem = str(exc)
+        certificates.append(BundleCertificate(index, block, sha256_hex(block.der or block.raw),
+                                              facts, problem))
+    return tuple(certificates)
+
+
+def read_crl(index: int, name: str, data: bytes) -> CrlFile:
+    """Parse one CRL file's bytes (PEM or DER)."""
+    match = _CRL_BLOCK.search(data)
+    if match:
+        fmt = "pem"
+        try:
+            der: bytes | None = base64.b64decode(b"".join(match.group(1).split()), validate=True)
+        except (binascii.Error, ValueError):
+            return CrlFile(index, name, len(data), fmt, None, None, "its base64 is broken")
+    elif data[:1] == b"\x30":
+        fmt, der = "der", data
+    else:
+        problem = "it is empty" if not data.strip() else "it is neither a PEM nor a DER CRL"
+        return CrlFile(index, name, len(data), "unknown", None, None, problem)
+    try:
+        return CrlFile(index, name, len(data), fmt, der, crl_facts(der), None)
+    except Unparseable as exc:
+        return CrlFile(index, name, len(data), fmt, der, None, str(exc))
+
+
+def load_trust_store(bundle: Source, crls: Iterable[str | os.PathLike[str]] = ()) -> TrustStore:
+    """Load a CA bundle (a path, ``-`` for standard input, or the bytes) and CRL files.
+
+    Raises :class:`~mtls_doctor.errors.InputError` only when a file cannot be read at all;
+    everything wrong *inside* the files is reported by :func:`~mtls_doctor.check_trust_store`.
+    """
+    if isinstance(bundle, bytes):
+        name, data = "<bytes>", bundle
+    else:
+        name, data = read_input(bundle, MAX_BUNDLE_BYTES, "Bundle")
+    scan = scan_bundle(data)
+    crl_files: Sequence[CrlFile] = [
+        read_crl(i, *read_input(path, MAX_CRL_BYTES, "CRL file"))
+        for i, path in enumerate(crls, start=1)
+    ]
+    return TrustStore(name, scan, bundle_certificates(scan), tuple(crl_files))
