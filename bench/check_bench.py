@@ -111,7 +111,8 @@ def bench(args: argparse.Namespace) -> dict:
         ours = results[f"ours-{fmt}"]["median"]
         ratios[f"seed/ours-{fmt}"] = seed / ours
         ratios[f"ours-{fmt}/floor"] = ours / floor
-    env = {"bundle": bundle, "certificates": count, "awk": awk, "openssl": version.strip()}
+    used = awk if Path(awk).name == "gawk" else f"{awk} (-> {Path(awk).resolve().name}; no gawk)"
+    env = {"bundle": bundle, "certificates": count, "awk": used, "openssl": version.strip()}
     env |= {"python": sys.version.split()[0], "ours": " ".join(ours_command())}
     return {**env, "results": results, "ratios": ratios}
 

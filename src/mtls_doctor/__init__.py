@@ -1,4 +1,4 @@
-"""mtls-doctor: lint, fix and debug mTLS trust stores for AWS Application and Network Load Balancers.
+"""mtls-doctor: lint, fix and debug mTLS trust stores of AWS load balancers.
 
 The public API is imported lazily, so ``mtls-doctor --version`` does not pay for ``cryptography``::
 
@@ -38,7 +38,22 @@ _EXPORTS = {
     "InputError": "mtls_doctor.errors",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "PROFILES",
+    "RULES",
+    "Finding",
+    "FixResult",
+    "InputError",
+    "MtlsDoctorError",
+    "Profile",
+    "Report",
+    "Severity",
+    "TrustStore",
+    "__version__",
+    "check_trust_store",
+    "fix_bundle",
+    "load_trust_store",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
 from mtls_doctor.profiles import SIGNATURE_NAMES
 
@@ -34,7 +34,7 @@ class KeyInfo:
 
 @dataclass(frozen=True)
 class CertificateFacts:
-    """The facts about one certificate; ``certificate`` is the parsed object for signature checks."""
+    """The facts about one certificate; ``certificate`` is the parsed object, for signatures."""
 
     certificate: x509.Certificate
     subject: str
@@ -104,9 +104,24 @@ _KEY_TYPES_BY_OID = {"1.2.840.113549.1.1.1": "RSA", "1.2.840.113549.1.1.10": "RS
                      "1.3.101.111": "X448"}
 
 
+# OpenSSL's short names for attributes cryptography would print as dotted OIDs.
+_OPENSSL_ATTRIBUTE_NAMES = {
+    NameOID.EMAIL_ADDRESS: "emailAddress", NameOID.SERIAL_NUMBER: "serialNumber",
+    NameOID.SURNAME: "SN", NameOID.GIVEN_NAME: "GN", NameOID.TITLE: "title",
+    NameOID.BUSINESS_CATEGORY: "businessCategory", NameOID.POSTAL_CODE: "postalCode",
+    NameOID.JURISDICTION_COUNTRY_NAME: "jurisdictionC",
+    NameOID.JURISDICTION_STATE_OR_PROVINCE_NAME: "jurisdictionST",
+    NameOID.JURISDICTION_LOCALITY_NAME: "jurisdictionL",
+    NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier",
+    NameOID.DN_QUALIFIER: "dnQualifier", NameOID.PSEUDONYM: "pseudonym",
+    NameOID.INITIALS: "initials", NameOID.GENERATION_QUALIFIER: "generationQualifier",
+}
+
+
 def name_of(name: x509.Name) -> str:
-    """RFC 4514 string of a distinguished name, as the load balancer logs it."""
-    return name.rfc4514_string()
+    """RFC 4514 string of a distinguished name with OpenSSL's attribute names, as the load
+    balancer logs it (``emailAddress=``, not ``1.2.840.113549.1.9.1=``)."""
+    return name.rfc4514_string(_OPENSSL_ATTRIBUTE_NAMES)
 
 
 def serial_hex(number: int) -> str:
@@ -120,7 +135,7 @@ def key_info(certificate: x509.Certificate) -> KeyInfo:
     """The public key's type and size, from the key itself or, if it cannot be loaded, its OID."""
     try:
         key = certificate.public_key()
-    except Exception:  # noqa: BLE001 - unsupported or malformed keys are facts, not crashes
+    except Exception:
         oid = certificate.public_key_algorithm_oid.dotted_string
         return KeyInfo(_KEY_TYPES_BY_OID.get(oid, oid))
     if isinstance(key, rsa.RSAPublicKey):
@@ -145,7 +160,7 @@ def signature_name(oid: x509.ObjectIdentifier) -> str:
 def _hash_name(obj: x509.Certificate | x509.CertificateRevocationList) -> str | None:
     try:
         algorithm = obj.signature_hash_algorithm
-    except Exception:  # noqa: BLE001 - unknown algorithms have no hash we can name
+    except Exception:
         return None
     return algorithm.name if algorithm is not None else None
 
@@ -177,7 +192,7 @@ def certificate_facts(der: bytes) -> CertificateFacts:
             facts = _facts(cert)
         except Unparseable:
             raise
-        except Exception as exc:  # noqa: BLE001 - hostile DER may fail in many ways
+        except Exception as exc:
             raise Unparseable(_reason(exc)) from exc
     notes = tuple(str(w.message).split(". ")[0] for w in caught)
     return replace(facts, parse_warnings=notes) if notes else facts
@@ -260,7 +275,7 @@ def crl_facts(der: bytes) -> CrlFacts:
             critical_extensions=tuple(e.oid.dotted_string for e in extensions if e.critical),
             critical_entry_extensions=tuple(sorted(entry_critical)),
         )
-    except Exception as exc:  # noqa: BLE001 - hostile DER may fail in many ways
+    except Exception as exc:
         raise Unparseable(_reason(exc)) from exc
 
 

@@ -1,9 +1,10 @@
 """Bundle grammar: PEM blocks with line numbers, '#' comments, blank lines, stray text.
 
-The load balancer accepts exactly this (alb-facts.md §2): PEM ``CERTIFICATE`` blocks, optional lines
-starting with ``#`` that contain no ``-``, and nothing else; no blank lines. :func:`scan_bundle` reads
-any bytes, never raises, and reports what it saw. DER certificates, PKCS#7 and PKCS#12 files are
-recognised and their certificates extracted where that needs no password, so ``fix`` can convert them.
+The load balancer accepts exactly this (alb-facts.md §2): PEM ``CERTIFICATE`` blocks, optional
+lines starting with ``#`` that contain no ``-``, and nothing else; no blank lines.
+:func:`scan_bundle` reads any bytes, never raises, and reports what it saw. DER certificates,
+PKCS#7 and PKCS#12 files are recognised and their certificates extracted where that needs no
+password, so ``fix`` can convert them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ _END = re.compile(rb"^-----END ([A-Z0-9 #._/-]*)-----$")
 _BASE64_LINE = re.compile(rb"^[A-Za-z0-9+/]*={0,2}$")
 _TEXT_DUMP = re.compile(rb"^\s*(Certificate:|Data:|Version:|Serial Number:|Issuer:|Subject:)")
 _PKCS7_OID = bytes.fromhex("06092a864886f70d010702")  # 1.2.840.113549.1.7.2 signedData
+_BOM = b"\xef\xbb\xbf"
 _PKCS12_PREFIX = bytes.fromhex("020103")  # PFX version 3, first field of a PKCS#12 file
 
 KEY_LABELS = ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY",
@@ -120,8 +122,6 @@ class _Scanner:
             dump = any(_TEXT_DUMP.match(text) for _, text in self._stray_run)
             kind = ("a text dump of a certificate (openssl x509 -text output)" if dump
                     else f"text that is neither PEM nor a '#' comment: {_printable(sample)!r}")
-            if first == 1 and sample.startswith(b"\xef\xbb\xbf"):
-                kind = "a UTF-8 byte-order mark before the first line"
             self.issue("bundle.stray-text", first, f"{kind[0].upper()}{kind[1:]}"
                        f"{_span(first, last)}.")
             self._stray_run = []
@@ -226,7 +226,8 @@ def _binary_certificates(data: bytes) -> tuple[BundleFormat, list[bytes]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return BundleFormat.DER_CERTIFICATE, [x509.load_der_x509_certificate(data).public_bytes(der)]
+            single = x509.load_der_x509_certificate(data)
+            return BundleFormat.DER_CERTIFICATE, [single.public_bytes(der)]
         except ValueError:
             pass
         if _PKCS7_OID in data[:32]:
@@ -278,7 +279,11 @@ def scan_bundle(data: bytes) -> BundleScan:
             f" It holds {len(ders)} certificate(s); `mtls-doctor fix` converts them." if ders
             else ""))
         return BundleScan(fmt, blocks, (issue,), len(data))
+    size = len(data)
     scanner = _Scanner()
+    if data.startswith(_BOM):
+        scanner.issue("bundle.stray-text", 1, "A UTF-8 byte-order mark starts the file.")
+        data = data[len(_BOM):]
     scanner.scan(data.splitlines(keepends=True))
     issues = list(scanner.issues)
     fmt = BundleFormat.PEM
@@ -293,4 +298,4 @@ def scan_bundle(data: bytes) -> BundleScan:
     elif not any(b.label == "CERTIFICATE" for b in scanner.blocks):
         issues.insert(0, GrammarIssue("bundle.empty", None,
                                       "The bundle holds no CERTIFICATE block."))
-    return BundleScan(fmt, tuple(scanner.blocks), tuple(issues), len(data))
+    return BundleScan(fmt, tuple(scanner.blocks), tuple(issues), size)

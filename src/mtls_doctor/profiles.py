@@ -1,7 +1,7 @@
 """The load balancer's requirements as data: quotas, key and signature allow-lists, per profile.
 
-A quota change is a one-line edit here. Sources are the tags of ``alb-facts.md``; ``D_Q`` etc. are the
-citation URLs shown to users.
+A quota change is a one-line edit here. ``D_Q`` etc. are the citation URLs shown to users (the
+source tags of alb-facts.md).
 """
 
 from __future__ import annotations

@@ -95,14 +95,19 @@ class TrustStore:
 
     @cached_property
     def issuers(self) -> dict[int, int]:
-        """Bundle index -> index of the bundle certificate whose key signed it (verified)."""
+        """Bundle index -> index of the bundle certificate whose key signed it.
+
+        A self-issued certificate is its own issuer: like AWS-LC with a partial chain, its
+        self-signature is not checked. Other links are verified signatures (or, where the
+        algorithm cannot be checked here, names and key identifiers that match).
+        """
         links: dict[int, int] = {}
         for cert, facts in self.parsed:
+            if facts.self_issued:
+                links[cert.index] = cert.index
+                continue
             unverifiable = None
-            candidates = self.candidates(facts.issuer_der)
-            if facts.self_issued:  # a root is its own issuer, even when a copy follows it
-                candidates = [cert, *(c for c in candidates if c is not cert)]
-            for candidate in candidates:
+            for candidate in self.candidates(facts.issuer_der):
                 assert candidate.facts is not None
                 signed = signed_by(facts, candidate.facts)
                 if signed:
@@ -150,7 +155,7 @@ def crl_signed_by(crl: CrlFacts, issuer: CertificateFacts) -> bool:
     """Whether the CRL's signature verifies with ``issuer``'s public key."""
     try:
         return crl.crl.is_signature_valid(issuer.certificate.public_key())  # type: ignore[arg-type]
-    except Exception:  # noqa: BLE001 - unsupported keys cannot have signed it
+    except Exception:
         return False
 
 
@@ -169,7 +174,8 @@ def read_input(source: str | os.PathLike[str], limit: int, what: str) -> tuple[s
             size = path.stat().st_size
             if size > limit:
                 raise InputError(f"{what} {name} is {size:,} bytes; no {what.lower()} can be "
-                                 f"larger than {limit:,} bytes.", "Check that this is the right file.")
+                                 f"larger than {limit:,} bytes.", "check that this is the file "
+                                 "you meant")
             with path.open("rb") as handle:
                 data = handle.read(limit + 1)
         except FileNotFoundError:
@@ -207,7 +213,7 @@ def read_crl(index: int, name: str, data: bytes) -> CrlFile:
     if match:
         fmt = "pem"
         try:
-            der: bytes | None = base64.b64decode(b"".join(match.group(1).split()), validate=True)
+            der = base64.b64decode(b"".join(match.group(1).split()), validate=True)
         except (binascii.Error, ValueError):
             return CrlFile(index, name, len(data), fmt, None, None, "its base64 is broken")
     elif data[:1] == b"\x30":
@@ -221,19 +227,20 @@ def read_crl(index: int, name: str, data: bytes) -> CrlFile:
         return CrlFile(index, name, len(data), fmt, der, None, str(exc))
 
 
-def load_trust_store(bundle: Source, crls: Iterable[str | os.PathLike[str]] = ()) -> TrustStore:
-    """Load a CA bundle (a path, ``-`` for standard input, or the bytes) and CRL files.
+def _read(source: Source, limit: int, what: str, label: str) -> tuple[str, bytes]:
+    return (label, source) if isinstance(source, bytes) else read_input(source, limit, what)
+
+
+def load_trust_store(bundle: Source, crls: Iterable[Source] = ()) -> TrustStore:
+    """Load a CA bundle and CRL files; each is a path, ``-`` for standard input, or the bytes.
 
     Raises :class:`~mtls_doctor.errors.InputError` only when a file cannot be read at all;
     everything wrong *inside* the files is reported by :func:`~mtls_doctor.check_trust_store`.
     """
-    if isinstance(bundle, bytes):
-        name, data = "<bytes>", bundle
-    else:
-        name, data = read_input(bundle, MAX_BUNDLE_BYTES, "Bundle")
+    name, data = _read(bundle, MAX_BUNDLE_BYTES, "Bundle", "<bytes>")
     scan = scan_bundle(data)
     crl_files: Sequence[CrlFile] = [
-        read_crl(i, *read_input(path, MAX_CRL_BYTES, "CRL file"))
-        for i, path in enumerate(crls, start=1)
+        read_crl(i, *_read(source, MAX_CRL_BYTES, "CRL file", f"<CRL bytes #{i}>"))
+        for i, source in enumerate(crls, start=1)
     ]
     return TrustStore(name, scan, bundle_certificates(scan), tuple(crl_files))

@@ -133,17 +133,18 @@ def _hits(rule: Rule, ctx: CheckContext) -> Iterator[Hit]:
 def _guarded(rule: Rule, ctx: CheckContext, item: Any, facts: Any) -> str | None:
     try:
         result: str | None = rule.check(ctx, item, facts)
-    except Exception as exc:  # noqa: BLE001 - a crashing rule is a finding, not a traceback
+    except Exception as exc:
         return f"Could not be checked ({type(exc).__name__}: {exc})."
     return result
 
 
 def run(ctx: CheckContext) -> list[Finding]:
     """Every finding of every rule, in registry order."""
-    findings = []
+    findings: list[Finding] = []
     for rule in RULES.values():
         try:
             findings.extend(rule.finding(hit) for hit in _hits(rule, ctx))
-        except Exception as exc:  # noqa: BLE001 - a crashing rule is a finding, not a traceback
-            findings.append(rule.finding(Hit(f"Could not be checked ({type(exc).__name__}: {exc}).")))
+        except Exception as exc:
+            crash = f"Could not be checked ({type(exc).__name__}: {exc})."
+            findings.append(rule.finding(Hit(crash)))
     return findings
