@@ -20,6 +20,8 @@ Run from the repository root with the venv interpreter:
 from __future__ import annotations
 
 import argparse
+import compileall
+import importlib.util
 import json
 import shutil
 import statistics
@@ -83,7 +85,17 @@ def measure(
     return {"median": statistics.median(times), "min": min(times), "runs": times}
 
 
+def precompile() -> None:
+    """Byte-compile mtls_doctor as a wheel install would, so an editable install (maybe with
+    PYTHONDONTWRITEBYTECODE set) does not recompile it on every timed run."""
+    spec = importlib.util.find_spec("mtls_doctor")
+    if spec is None or not spec.submodule_search_locations:
+        raise BenchError("mtls_doctor is not installed in this interpreter")
+    compileall.compile_dir(spec.submodule_search_locations[0], quiet=1)
+
+
 def bench(args: argparse.Namespace) -> dict:
+    precompile()
     bundle = str(Path(args.bundle).resolve())
     openssl, bash = shutil.which("openssl"), shutil.which("bash")
     awk = shutil.which("gawk") or shutil.which("awk")

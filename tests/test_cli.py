@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -227,3 +228,33 @@ def test_console_script_version_and_no_traceback(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "mtls_doctor", "check", str(tmp_path / "x")],
                           capture_output=True, text=True)
     assert done.returncode == 3 and "Traceback" not in done.stderr
+
+
+def test_output_to_a_device_writes_through_and_keeps_the_device(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import stat
+
+    assert cli(capsys, "check", GOOD, AT, "-o", "/dev/null")[0] == 0
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_output_through_a_symlink_updates_its_target(capsys: pytest.CaptureFixture[str],
+                                                     tmp_path: Path) -> None:
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    assert cli(capsys, "check", GOOD, AT, "--format", "json", "-o", link)[0] == 0
+    assert link.is_symlink() and json.loads(real.read_text())["accepted"] is True
+
+
+def test_failed_write_leaves_no_temporary_file(capsys: pytest.CaptureFixture[str],
+                                               tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    code, _, err = cli(capsys, "check", GOOD, AT, "-o", tmp_path / "r.txt")
+    assert code == 3 and "No space left" in err
+    assert list(tmp_path.iterdir()) == []

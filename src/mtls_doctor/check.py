@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, datetime
 
 from mtls_doctor.profiles import PROFILES, Profile
@@ -31,16 +32,26 @@ class Report:
         """Whether CreateTrustStore/ModifyTrustStore and AddTrustStoreRevocations would accept."""
         return not any(f.severity is Severity.ERROR for f in self.findings)
 
-    @property
+    @cached_property
     def shown(self) -> tuple[Finding, ...]:
         """The findings whose rule is not ignored."""
         return tuple(f for f in self.findings if f.rule not in self.ignored)
 
+    @cached_property
+    def _by_place(self) -> dict[tuple[str, int], tuple[Finding, ...]]:
+        places: dict[tuple[str, int], list[Finding]] = {}
+        for f in self.shown:
+            if f.certificate is not None:
+                places.setdefault(("certificate", f.certificate), []).append(f)
+            if f.crl is not None:
+                places.setdefault(("crl", f.crl), []).append(f)
+        return {place: tuple(found) for place, found in places.items()}
+
     def for_certificate(self, index: int) -> tuple[Finding, ...]:
-        return tuple(f for f in self.shown if f.certificate == index)
+        return self._by_place.get(("certificate", index), ())
 
     def for_crl(self, index: int) -> tuple[Finding, ...]:
-        return tuple(f for f in self.shown if f.crl == index)
+        return self._by_place.get(("crl", index), ())
 
     def general(self) -> tuple[Finding, ...]:
         """Shown findings about the bundle or the CRL set as a whole."""

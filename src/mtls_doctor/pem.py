@@ -137,6 +137,9 @@ class _Scanner:
         for number, raw_line in enumerate(lines, start=1):
             line = raw_line.rstrip(b"\r\n\t ")
             if block_label is not None:
+                if not line.startswith(b"-----") and line:  # the common case: a base64 line
+                    body.append((number, line))
+                    continue
                 end = _END.match(line)
                 if end and end.group(1).decode() == block_label:
                     self._finish_block(block_label, block_start, number, lines, body)
@@ -186,7 +189,11 @@ class _Scanner:
         if not raw.endswith(b"\n"):
             raw += b"\n"
         der = None
-        bad = next((n for n, text in body if not _BASE64_LINE.match(text)), None)
+        try:  # fast path; on failure, find the first bad line to name it
+            der = base64.b64decode(b"".join(text for _, text in body), validate=True)
+            bad = None
+        except (binascii.Error, ValueError):
+            bad = next((n for n, text in body if not _BASE64_LINE.match(text)), None)
         if bad is not None:
             text = dict(body)[bad]
             why = ("an encrypted-PEM header" if b":" in text
@@ -194,12 +201,10 @@ class _Scanner:
             self.issue("bundle.bad-base64", bad, f"In the {label} block that starts at line "
                        f"{start}: {why}.")
         else:
-            try:
-                der = base64.b64decode(b"".join(text for _, text in body), validate=True)
-            except (binascii.Error, ValueError):
+            if der is None:
                 self.issue("bundle.bad-base64", start, f"The {label} block is not valid base64 "
                            "(wrong length or padding).")
-            if der is not None and not der:
+            elif not der:
                 self.issue("bundle.bad-base64", start, f"The {label} block is empty.")
                 der = None
         self.blocks.append(PemBlock(label, start, raw, der))

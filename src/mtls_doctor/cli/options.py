@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,18 +72,27 @@ def guard_output(output: str | None, inputs: list[str]) -> None:
 
 
 def write_atomic(path: str, data: bytes, *, force: bool = True) -> None:
-    """Write via a temporary file in the same folder and a rename, so a crash leaves no half file.
-
-    With ``force=False`` an existing file is refused (UsageError).
+    """Write a regular file via a temporary file in the same folder and a rename, so a crash
+    leaves no half-written file. A symbolic link is followed; a device or pipe (``/dev/null``,
+    ``/dev/stdout``) is written in place, never replaced. With ``force=False`` an existing file
+    is refused (UsageError).
     """
+    import tempfile
+
     target = Path(path)
     if not force and target.exists():
         raise UsageError(f"{path} already exists", "pass --force to replace it, or choose "
                          "another name")
     if target.is_dir():
         raise UsageError(f"{path} is a folder", "give a file name")
-    folder = target.parent if str(target.parent) else Path(".")
+    target = target.resolve() if target.is_symlink() else target
+    temporary: str | None = None
     try:
+        if target.exists() and not target.is_file():
+            with target.open("wb") as out:
+                out.write(data)
+            return
+        folder = target.parent
         folder.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
         with os.fdopen(handle, "wb") as out:
@@ -94,10 +102,12 @@ def write_atomic(path: str, data: bytes, *, force: bool = True) -> None:
         else:
             os.chmod(temporary, 0o644)
         os.replace(temporary, target)
+        temporary = None
     except OSError as exc:
-        if "temporary" in locals() and os.path.exists(temporary):
-            os.unlink(temporary)
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if temporary is not None and os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 def emit(text: str, output: str | None) -> None:
@@ -118,7 +128,7 @@ def use_color(output: str | None) -> bool:
 def text_width(output: str | None) -> int:
     if output in (None, "-") and sys.stdout.isatty():
         return shutil.get_terminal_size().columns
-    return 140
+    return 200
 
 
 at_option = click.option("--at", "at", callback=parse_time, metavar="TIME",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 
+from rich.cells import cell_len
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
@@ -80,24 +81,38 @@ def _key(cert: BundleCertificate) -> str:
     return f"{key.type} {key.curve or key.bits or ''}".strip()
 
 
-def _table(report: Report) -> Table:
-    table = Table(title=None, show_lines=False, header_style="bold", expand=False)
-    for column in ("#", "line", "subject", "key", "signature", "not after", "CA", "pathlen",
-                   "EKU", "verdict"):
-        table.add_column(column, overflow="fold")
-    for cert in report.store.certificates:
-        facts = cert.facts
-        result = verdict(report.for_certificate(cert.index))
-        cells = [str(cert.index), str(cert.line or "-")]
-        if facts is None:
-            cells += [safe(f"(unparseable: {cert.problem})"), "", "", "", "", "", ""]
-        else:
-            cells += [safe(facts.subject), _key(cert), facts.signature_algorithm,
-                      (iso(facts.not_after) or "")[:10],
-                      {True: "yes", False: "no", None: "-"}[facts.is_ca],
-                      "-" if facts.path_length is None else str(facts.path_length),
-                      ",".join(facts.extended_key_usage) if facts.extended_key_usage else "-"]
-        table.add_row(*(Text(c) for c in cells), Text(result, style=_VERDICT_STYLES[result]))
+_COLUMNS = ("#", "line", "subject", "key", "signature", "not after", "CA", "pathlen", "EKU",
+            "verdict")
+_SUBJECT = _COLUMNS.index("subject")
+
+
+def _row(report: Report, cert: BundleCertificate) -> list[str]:
+    facts = cert.facts
+    cells = [str(cert.index), str(cert.line or "-")]
+    if facts is None:
+        cells += [safe(f"(unparseable: {cert.problem})"), "", "", "", "", "", ""]
+    else:
+        cells += [safe(facts.subject), _key(cert), facts.signature_algorithm,
+                  (iso(facts.not_after) or "")[:10],
+                  {True: "yes", False: "no", None: "-"}[facts.is_ca],
+                  "-" if facts.path_length is None else str(facts.path_length),
+                  ",".join(facts.extended_key_usage) if facts.extended_key_usage else "-"]
+    return [*cells, verdict(report.for_certificate(cert.index))]
+
+
+def _table(report: Report, width: int) -> Table:
+    """One row per certificate. Column widths are computed here, not measured by rich, which
+    keeps a 100-row table fast; only the subject column folds."""
+    rows = [_row(report, cert) for cert in report.store.certificates]
+    widths = [max(cell_len(h), *(cell_len(r[i]) for r in rows)) for i, h in enumerate(_COLUMNS)]
+    others = sum(widths) - widths[_SUBJECT] + 3 * len(_COLUMNS) + 1
+    widths[_SUBJECT] = max(20, min(widths[_SUBJECT], width - others))
+    table = Table(header_style="bold")
+    for i, column in enumerate(_COLUMNS):
+        table.add_column(column, width=widths[i], no_wrap=i != _SUBJECT, overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(c) for c in row[:-1]),
+                      Text(row[-1], style=_VERDICT_STYLES[row[-1]]))
     return table
 
 
@@ -180,13 +195,13 @@ def render(report: Report, options: RenderOptions) -> str:
                   f"{iso(report.at)}", style="bold")
     parts: list[object] = [header]
     if store.certificates:
-        parts += [_tree(report), _table(report)]
+        parts += [_tree(report), _table(report, options.width)]
     crl_table = _crls(report)
     if crl_table is not None:
         parts.append(crl_table)
     findings = _findings(report)
-    if findings:
-        parts += [Text("Findings", style="bold underline"), *findings]
+    if findings:  # one Text wraps much faster than hundreds of small ones
+        parts += [Text("Findings", style="bold underline"), Text("\n").join(findings)]
     parts.append(_verdict(report))
     console.print(Group(*parts))  # type: ignore[arg-type]
     return buffer.getvalue()
