@@ -114,3 +114,12 @@ def test_openssl_agrees_on_mozilla_facts(mozilla, openssl) -> None:  # type: ign
         assert fields["sha256 Fingerprint"].replace(":", "") == cert.sha256
         assert int(fields["serial"], 16) == facts.serial_number
         assert fields["subject"] == facts.subject
+
+
+def test_json_check_does_not_import_rich() -> None:
+    bundle = Path(__file__).parents[1] / "examples" / "good-bundle.pem"
+    code = ("import sys; from mtls_doctor.cli import run; "
+            f"run(['check', {str(bundle)!r}, '--format', 'json', '-o', '/dev/null']); "
+            "print('rich' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

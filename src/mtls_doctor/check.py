@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import UTC, datetime
+from functools import cached_property
 
 from mtls_doctor.profiles import PROFILES, Profile
 from mtls_doctor.rules import RULES, CheckContext, Finding, Severity, run
