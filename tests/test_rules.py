@@ -239,3 +239,39 @@ def test_profiles_and_quotas() -> None:
     with pytest.raises(ValueError, match="unknown rule"):
         report(good(), ignore=["cert.nope"])
     assert report(ca_names(26), quotas={"ca-certificates": 26}).accepted
+
+
+def test_rsassa_pss_signatures_are_accepted_and_verified() -> None:
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+    sub = (x509.CertificateBuilder().subject_name(x509.Name([
+        x509.NameAttribute(NameOID.COMMON_NAME, "PSS Sub CA")]))
+        .issuer_name(root().cert.subject).public_key(key("p256", slot="pss").public_key())
+        .serial_number(7).not_valid_before(NOW - DAY).not_valid_after(NOW + DAY * 30 * 12)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(root().key, hashes.SHA256(), rsa_padding=pss))  # type: ignore[arg-type]
+    result = report(bundle(root(), sub))
+    assert result.store.certificates[1].facts.signature_algorithm == "rsassaPss"
+    assert "cert.signature-algorithm" not in {f.rule for f in result.findings}
+    assert result.store.issuers[2] == 1
+
+
+@pytest.mark.parametrize("kind", ["sha1", "md5", "sha224", "dsa", "rsa1024", "ed25519",
+                                  "secp256k1", "v1", "serial0", "negative-serial"])
+def test_facts_agree_with_openssl(kind: str, openssl) -> None:  # type: ignore[no-untyped-def]
+    """The openssl command line as an independent oracle for the facts the rules judge."""
+    import re
+
+    data = openssl_ca(kind)  # type: ignore[arg-type]
+    text = openssl("x509", "-noout", "-text", input=data)
+    (cert,) = report(data).store.certificates
+    facts = cert.facts
+    assert facts is not None
+    assert f"Signature Algorithm: {facts.signature_algorithm}" in text
+    assert f"Version: {facts.version} " in text
+    bits = re.search(r"Public-Key: \((\d+) bit\)", text)
+    if facts.key.type in ("RSA", "DSA", "EC"):
+        assert bits and int(bits.group(1)) == facts.key.bits
+    serial = openssl("x509", "-noout", "-serial", input=data).strip().split("=")[1]
+    assert int(serial, 16) == facts.serial_number

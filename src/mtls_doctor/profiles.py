@@ -124,6 +124,15 @@ class Profile:
     def limit(self, name: str) -> int:
         return self.quotas[name].value
 
+    def signature_problem(self, algorithm: str, hash_name: str | None) -> str | None:
+        """Why a signature algorithm (OpenSSL name) and its hash are not accepted, or None."""
+        if algorithm not in self.signature_algorithms:
+            return (f"Signed with {algorithm}; supported: "
+                    + ", ".join(sorted(self.signature_algorithms)) + ".")
+        if algorithm == "rsassaPss" and hash_name not in self.pss_hashes:
+            return f"Signed with RSASSA-PSS over {hash_name}; SHA-256/384/512 are supported."
+        return None
+
     def with_quotas(self, overrides: Mapping[str, int]) -> Profile:
         """A copy with raised (or lowered) adjustable quotas; ValueError names what is wrong."""
         quotas = dict(self.quotas)

@@ -73,13 +73,7 @@ def ec_curve(ctx: CheckContext, cert: BundleCertificate, facts: CertificateFacts
           "stronger) signature.", CERT)
 def signature_algorithm(ctx: CheckContext, cert: BundleCertificate,
                         facts: CertificateFacts) -> str | None:
-    name = facts.signature_algorithm
-    allowed = ctx.profile.signature_algorithms
-    if name not in allowed:
-        return f"Signed with {name}; supported: " + ", ".join(sorted(allowed)) + "."
-    if name == "rsassaPss" and facts.signature_hash not in ctx.profile.pss_hashes:
-        return f"Signed with RSASSA-PSS over {facts.signature_hash}; SHA-256/384/512 are supported."
-    return None
+    return ctx.profile.signature_problem(facts.signature_algorithm, facts.signature_hash)
 
 
 @register("cert.not-ca", E, INF, D_MA, "Every certificate is a CA (basicConstraints CA:TRUE).",

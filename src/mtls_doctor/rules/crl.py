@@ -91,12 +91,7 @@ def bad_signature(ctx: CheckContext, crl: CrlFile, facts: CrlFacts) -> str | Non
           "RSA, RSA-PSS or ECDSA.", "Regenerate the CRL with a SHA-256 (or stronger) "
           "signature (`openssl ca -gencrl -md sha256`).", CRL)
 def signature_algorithm(ctx: CheckContext, crl: CrlFile, facts: CrlFacts) -> str | None:
-    if facts.signature_algorithm not in ctx.profile.signature_algorithms:
-        return f"Signed with {facts.signature_algorithm}."
-    if (facts.signature_algorithm == "rsassaPss"
-            and facts.signature_hash not in ctx.profile.pss_hashes):
-        return f"Signed with RSASSA-PSS over {facts.signature_hash}."
-    return None
+    return ctx.profile.signature_problem(facts.signature_algorithm, facts.signature_hash)
 
 
 @register("crl.stale", W, INF, AWSLC_CRL, "The CRL is current (nextUpdate in the future).",
