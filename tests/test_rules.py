@@ -275,3 +275,46 @@ def test_facts_agree_with_openssl(kind: str, openssl) -> None:  # type: ignore[n
         assert bits and int(bits.group(1)) == facts.key.bits
     serial = openssl("x509", "-noout", "-serial", input=data).strip().split("=")[1]
     assert int(serial, 16) == facts.serial_number
+
+
+def test_pkcs7_bundle_is_not_pem_and_fix_extracts_its_certificates() -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
+
+    from mtls_doctor import fix_bundle
+    from mtls_doctor.pem import BundleFormat
+
+    p7b = pkcs7.serialize_certificates([root().cert, inter().cert], Encoding.DER)
+    result = report(p7b)
+    assert result.store.scan.format is BundleFormat.PKCS7
+    assert [f.rule for f in result.findings] == ["bundle.not-pem"]
+    fixed = fix_bundle(result)
+    assert report(fixed.data).accepted and len(fixed.kept) == 2
+
+
+@pytest.mark.parametrize("password", [None, b"secret"])
+def test_pkcs12_is_named_and_readable_only_without_a_password(password: bytes | None) -> None:
+    from cryptography.hazmat.primitives.serialization import (
+        BestAvailableEncryption,
+        NoEncryption,
+        pkcs12,
+    )
+
+    from mtls_doctor.pem import BundleFormat
+
+    leaf = make_leaf("p12 client", root())
+    encryption = BestAvailableEncryption(password) if password else NoEncryption()
+    p12 = pkcs12.serialize_key_and_certificates(b"client", leaf.key, leaf.cert,  # type: ignore[arg-type]
+                                                [root().cert], encryption)
+    result = report(p12)
+    assert result.store.scan.format is BundleFormat.PKCS12
+    (finding,) = [f for f in result.findings if f.rule == "bundle.not-pem"]
+    assert "PKCS#12" in finding.message and "private key" in finding.message
+    assert len(result.store.certificates) == (2 if password is None else 0)
+
+
+def test_negative_serial_certificate_is_reported_not_refused() -> None:
+    require_program("openssl")
+    result = report(openssl_ca("negative-serial"))
+    (finding,) = [f for f in result.findings if f.rule == "cert.serial"]
+    assert "negative" in finding.message
+    assert result.store.certificates[0].facts.serial == "-05"
