@@ -238,6 +238,11 @@ def _facts(cert: x509.Certificate) -> CertificateFacts:
     )
 
 
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, to the second."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest().upper()
 

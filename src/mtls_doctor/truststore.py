@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-
 from mtls_doctor.errors import InputError
 from mtls_doctor.facts import (
     CertificateFacts,
@@ -24,6 +22,7 @@ from mtls_doctor.facts import (
     sha256_hex,
 )
 from mtls_doctor.pem import BundleScan, PemBlock, scan_bundle
+from mtls_doctor.signatures import certificate_signed_by, crl_signed_by
 
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
 MAX_CRL_BYTES = 256 * 1024 * 1024
@@ -68,7 +67,7 @@ class CrlFile:
         return sha256_hex(self.der) if self.der is not None else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TrustStore:
     """A bundle and its CRLs as the load balancer would hold them."""
 
@@ -98,27 +97,18 @@ class TrustStore:
         """Bundle index -> index of the bundle certificate whose key signed it.
 
         A self-issued certificate is its own issuer: like AWS-LC with a partial chain, its
-        self-signature is not checked. Other links are verified signatures (or, where the
-        algorithm cannot be checked here, names and key identifiers that match).
+        self-signature is not checked. Other links are verified signatures.
         """
         links: dict[int, int] = {}
         for cert, facts in self.parsed:
             if facts.self_issued:
                 links[cert.index] = cert.index
                 continue
-            unverifiable = None
             for candidate in self.candidates(facts.issuer_der):
                 assert candidate.facts is not None
-                signed = signed_by(facts, candidate.facts)
-                if signed:
+                if certificate_signed_by(facts.certificate, candidate.facts.certificate):
                     links[cert.index] = candidate.index
                     break
-                if signed is None and unverifiable is None and _key_ids_match(facts,
-                                                                               candidate.facts):
-                    unverifiable = candidate.index
-            else:
-                if unverifiable is not None:
-                    links[cert.index] = unverifiable
         return links
 
     def crl_issuer(self, crl: CrlFacts) -> BundleCertificate | None:
@@ -126,37 +116,10 @@ class TrustStore:
         any candidate's does (otherwise the first candidate by name)."""
         candidates = self.candidates(crl.issuer_der)
         for candidate in candidates:
-            if candidate.facts is not None and crl_signed_by(crl, candidate.facts):
+            if candidate.facts is not None and crl_signed_by(crl.crl,
+                                                             candidate.facts.certificate):
                 return candidate
         return candidates[0] if candidates else None
-
-
-def signed_by(cert: CertificateFacts, issuer: CertificateFacts) -> bool | None:
-    """Whether ``issuer``'s name and key match ``cert``'s issuer name and signature; None when
-    the signature algorithm cannot be checked here (SHA-1, MD5, DSA, ...)."""
-    try:
-        cert.certificate.verify_directly_issued_by(issuer.certificate)
-    except InvalidSignature:
-        return False
-    except (UnsupportedAlgorithm, TypeError):
-        return None
-    except ValueError as exc:  # cryptography says "Unsupported signature algorithm" this way
-        return None if "nsupported" in str(exc) else False
-    return True
-
-
-def _key_ids_match(cert: CertificateFacts, issuer: CertificateFacts) -> bool:
-    """An AKI that names a different SKI rules the issuer out; absent identifiers do not."""
-    return (cert.authority_key_id is None or issuer.subject_key_id is None
-            or cert.authority_key_id == issuer.subject_key_id)
-
-
-def crl_signed_by(crl: CrlFacts, issuer: CertificateFacts) -> bool:
-    """Whether the CRL's signature verifies with ``issuer``'s public key."""
-    try:
-        return crl.crl.is_signature_valid(issuer.certificate.public_key())  # type: ignore[arg-type]
-    except Exception:
-        return False
 
 
 def read_input(source: str | os.PathLike[str], limit: int, what: str) -> tuple[str, bytes]:

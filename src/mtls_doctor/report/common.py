@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from mtls_doctor.check import Report
 from mtls_doctor.rules import Finding, Severity
-
-
-def iso(moment: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a Z, to the second."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
 
 
 def verdict(findings: tuple[Finding, ...]) -> str:

@@ -7,10 +7,11 @@ from typing import Any
 
 from mtls_doctor import __version__
 from mtls_doctor.check import Report
-from mtls_doctor.facts import KeyInfo
+from mtls_doctor.facts import KeyInfo, iso
 from mtls_doctor.report import RenderOptions
-from mtls_doctor.report.common import iso, refusing_calls, verdict
+from mtls_doctor.report.common import refusing_calls, verdict
 from mtls_doctor.rules import Finding, Severity
+from mtls_doctor.signatures import crl_signed_by
 from mtls_doctor.truststore import BundleCertificate, CrlFile
 
 
@@ -59,9 +60,7 @@ def crl_dict(report: Report, crl: CrlFile) -> dict[str, Any]:
     issuer = report.store.crl_issuer(facts) if facts is not None else None
     signature_valid = None
     if facts is not None and issuer is not None and issuer.facts is not None:
-        from mtls_doctor.truststore import crl_signed_by
-
-        signature_valid = crl_signed_by(facts, issuer.facts)
+        signature_valid = crl_signed_by(facts.crl, issuer.facts.certificate)
     return {
         "index": crl.index, "file": crl.file, "format": crl.format, "size": crl.size,
         "sha256": crl.sha256,

@@ -15,8 +15,9 @@ from rich.text import Text
 from rich.tree import Tree
 
 from mtls_doctor.check import Report
+from mtls_doctor.facts import iso
 from mtls_doctor.report import RenderOptions
-from mtls_doctor.report.common import iso, refusing_calls, verdict
+from mtls_doctor.report.common import refusing_calls, verdict
 from mtls_doctor.rules import Finding, Severity
 from mtls_doctor.truststore import BundleCertificate
 

@@ -13,7 +13,8 @@ from mtls_doctor.profiles import (
     UNDERSTOOD_CRITICAL_CRL_EXTENSIONS,
 )
 from mtls_doctor.rules.registry import Basis, CheckContext, Hit, Scope, Severity, register
-from mtls_doctor.truststore import CrlFile, crl_signed_by
+from mtls_doctor.signatures import crl_signed_by
+from mtls_doctor.truststore import CrlFile
 
 E, W = Severity.ERROR, Severity.WARNING
 DOC, INF = Basis.DOCUMENTED, Basis.INFERRED
@@ -80,8 +81,8 @@ def issuer_unknown(ctx: CheckContext, crl: CrlFile, facts: CrlFacts) -> str | No
           "then chains under that CA fail with ClientCertCrlProcessingError.", CRL)
 def bad_signature(ctx: CheckContext, crl: CrlFile, facts: CrlFacts) -> str | None:
     issuer = ctx.store.crl_issuer(facts)
-    if issuer is not None and issuer.facts is not None and not crl_signed_by(facts,
-                                                                              issuer.facts):
+    if (issuer is not None and issuer.facts is not None
+            and not crl_signed_by(facts.crl, issuer.facts.certificate)):
         return (f"The signature does not verify with the key of certificate #{issuer.index} "
                 f"({issuer.facts.subject}).")
     return None
