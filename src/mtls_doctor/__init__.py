@@ -2,9 +2,10 @@
 
 The public API is imported lazily, so ``mtls-doctor --version`` does not pay for ``cryptography``::
 
-    from mtls_doctor import load_trust_store, check_trust_store
-    report = check_trust_store(load_trust_store("bundle.pem", crls=["ca.crl"]))
-    report.accepted, [f.rule for f in report.findings]
+    from mtls_doctor import load_trust_store, check_trust_store, verify_chain
+    store = load_trust_store("bundle.pem", crls=["ca.crl"])
+    check_trust_store(store).accepted
+    verify_chain("client-chain.pem", store).tls_verify_status
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from mtls_doctor.profiles import PROFILES, Profile
     from mtls_doctor.rules import RULES, Finding, Severity
     from mtls_doctor.truststore import TrustStore, load_trust_store
+    from mtls_doctor.verify import Verdict, Verifier, verify_chain
 
 _EXPORTS = {
     "load_trust_store": "mtls_doctor.truststore",
@@ -36,6 +38,9 @@ _EXPORTS = {
     "PROFILES": "mtls_doctor.profiles",
     "MtlsDoctorError": "mtls_doctor.errors",
     "InputError": "mtls_doctor.errors",
+    "verify_chain": "mtls_doctor.verify",
+    "Verifier": "mtls_doctor.verify",
+    "Verdict": "mtls_doctor.verify",
 }
 
 __all__ = [
@@ -49,10 +54,13 @@ __all__ = [
     "Report",
     "Severity",
     "TrustStore",
+    "Verdict",
+    "Verifier",
     "__version__",
     "check_trust_store",
     "fix_bundle",
     "load_trust_store",
+    "verify_chain",
 ]
 
 

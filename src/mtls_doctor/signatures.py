@@ -9,15 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 
 
 def _verify(key: Any, signature: bytes, data: bytes, params: Any, digest: Any) -> bool:
     try:
         if isinstance(key, rsa.RSAPublicKey):
-            key.verify(signature, data, params, digest)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, data, params)
+            key.verify(signature, data, params or padding.PKCS1v15(), digest)
+        elif isinstance(key, ec.EllipticCurvePublicKey):  # params are None for ECDSA-SHA1
+            key.verify(signature, data, ec.ECDSA(digest))
         elif isinstance(key, dsa.DSAPublicKey):
             key.verify(signature, data, digest)
         elif isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):

@@ -20,6 +20,7 @@ _COMMANDS = {
     "check": ("mtls_doctor.cli.check", "Lint a trust store: CA bundle and CRLs."),
     "split": ("mtls_doctor.cli.split", "Write one file per certificate of a bundle."),
     "fix": ("mtls_doctor.cli.fix", "Write a bundle the API accepts, and say what was removed."),
+    "verify": ("mtls_doctor.cli.verify", "Predict the load balancer's verdict for a client chain."),
     "rules": ("mtls_doctor.cli.rules", "List every rule: id, severity, basis, what it checks."),
 }
 

@@ -211,8 +211,7 @@ class Verifier:
                      "a CA (basicConstraints CA:TRUE is missing).", i)
             elif facts.key_usage is not None and "keyCertSign" not in facts.key_usage:
                 fail(Code.UNTRUSTED, f"{node.name} is a CA whose keyUsage lacks keyCertSign.", i)
-            if (i > 1 and not facts.self_issued and facts.path_length is not None
-                    and below > facts.path_length):
+            if i > 1 and facts.path_length is not None and below > facts.path_length:
                 fail(Code.UNTRUSTED, f"{node.name} allows {facts.path_length} intermediate(s) "
                      f"below it (pathLen); this chain has {below}.", i)
             if not facts.self_issued:
