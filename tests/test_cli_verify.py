@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from factory import DAY, NOW, bundle, make_ca, make_leaf
-from test_cli import cli
 
+from factory import DAY, NOW, bundle, make_ca, make_leaf
 from mtls_doctor.headers import encode_clientcert
+from test_cli import cli
 
 
 @pytest.fixture(scope="module")
