@@ -287,6 +287,26 @@ class Verifier:
                      f"({', '.join(facts.key_usage) or 'empty'}) without digitalSignature or "
                      "keyAgreement.", i)
 
+    def _choose(self, leaf: _Node, pool: list[_Node], at: datetime
+                ) -> tuple[list[_Node], bool]:
+        """The path the library settles on: the first candidate that reaches the trust store with
+        every signature verifying (an issuer whose key did not sign is not the issuer), else the
+        first that reaches it at all, else the first. Paths that reach the trust store and then
+        fail a later check (revocation, time, purpose) are not retried (inferred)."""
+        first: tuple[list[_Node], bool] | None = None
+        first_anchored: list[_Node] | None = None
+        for path, anchored in itertools.islice(self._paths(leaf, pool, at), MAX_PATHS):
+            first = first or (path, anchored)
+            if not anchored:
+                continue
+            if all(self._signed(path[i], path[i + 1]) for i in range(len(path) - 1)):
+                return path, True
+            first_anchored = first_anchored or path
+        if first_anchored is not None:
+            return first_anchored, True
+        assert first is not None
+        return first
+
     # -- the verdict ------------------------------------------------------------------------
     def verify(self, chain: ChainInput, *, at: datetime | None = None,
                ignore_expiry: bool = False, check_purpose: bool = True) -> Verdict:
@@ -297,16 +317,8 @@ class Verifier:
         nodes, problems = self._as_sent(ders)
         if not nodes or nodes[0].position != 1:
             return Verdict(tuple(problems), (), None)
-        best: tuple[list[_Node], bool, list[Problem]] | None = None
-        for path, anchored in itertools.islice(self._paths(nodes[0], nodes[1:], when),
-                                               MAX_PATHS):
-            found = self._evaluate(path, anchored, when, ignore_expiry, check_purpose)
-            if best is None or not found:
-                best = (path, anchored, found)
-            if not found:
-                break
-        assert best is not None
-        path, anchored, found = best
+        path, anchored = self._choose(nodes[0], nodes[1:], when)
+        found = self._evaluate(path, anchored, when, ignore_expiry, check_purpose)
         return Verdict(tuple(problems + found), tuple(_shown(n) for n in path),
                        path[-1].position if anchored else None, _notes(nodes))
 
