@@ -74,6 +74,7 @@ class CrlFacts:
     next_update: datetime | None
     entries: int
     negative_serials: int
+    revoked: frozenset[int]  # the serials the load balancer can revoke (not the negative ones)
     signature_algorithm: str
     signature_hash: str | None
     crl_number: int | None
@@ -254,11 +255,13 @@ def crl_facts(der: bytes) -> CrlFacts:
         extensions = crl.extensions
         negative = 0
         entry_critical: set[str] = set()
-        entries = 0
-        for revoked in crl:
-            entries += 1
-            if revoked.serial_number < 0:
+        serials: list[int] = []
+        for revoked in crl:  # one pass: a CRL may hold 500,000 entries
+            serial = revoked.serial_number
+            if serial < 0:
                 negative += 1
+            else:
+                serials.append(serial)
             for ext in revoked.extensions:
                 if ext.critical:
                     entry_critical.add(ext.oid.dotted_string)
@@ -270,8 +273,9 @@ def crl_facts(der: bytes) -> CrlFacts:
             issuer_der=crl.issuer.public_bytes(),
             this_update=crl.last_update_utc,
             next_update=crl.next_update_utc,
-            entries=entries,
+            entries=len(serials) + negative,
             negative_serials=negative,
+            revoked=frozenset(serials),
             signature_algorithm=signature_name(crl.signature_algorithm_oid),
             signature_hash=_hash_name(crl),
             crl_number=number.crl_number if number is not None else None,

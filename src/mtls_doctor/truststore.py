@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from mtls_doctor.signatures import certificate_signed_by, crl_signed_by
 
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
 MAX_CRL_BYTES = 256 * 1024 * 1024
-_CRL_BLOCK = re.compile(rb"-----BEGIN X509 CRL-----\r?\n(.*?)-----END X509 CRL-----", re.S)
+_CRL_BEGIN, _CRL_END = b"-----BEGIN X509 CRL-----", b"-----END X509 CRL-----"
 
 Source = str | os.PathLike[str] | bytes
 
@@ -172,11 +171,13 @@ def bundle_certificates(scan: BundleScan) -> tuple[BundleCertificate, ...]:
 
 def read_crl(index: int, name: str, data: bytes) -> CrlFile:
     """Parse one CRL file's bytes (PEM or DER)."""
-    match = _CRL_BLOCK.search(data)
-    if match:
+    begin = data.find(_CRL_BEGIN)
+    end = data.find(_CRL_END, begin + 1)
+    if begin != -1 and end != -1:
         fmt = "pem"
         try:
-            der = base64.b64decode(b"".join(match.group(1).split()), validate=True)
+            body = data[begin + len(_CRL_BEGIN):end]
+            der = base64.b64decode(b"".join(body.split()), validate=True)
         except (binascii.Error, ValueError):
             return CrlFile(index, name, len(data), fmt, None, None, "its base64 is broken")
     elif data[:1] == b"\x30":

@@ -224,10 +224,10 @@ class Verifier:
             crls = self.crls.for_issuer(node.facts.issuer_der)
             if not crls:
                 continue
-            issuer = (path[i + 1].facts if i + 1 < len(path)
-                      else node.facts if node.facts.self_issued else None)
+            issuer_node = (path[i + 1] if i + 1 < len(path)
+                           else node if node.facts.self_issued else None)
             files = ", ".join(f"#{c.index}" for c in crls)
-            if issuer is None:
+            if issuer_node is None:
                 fail(Code.CRL_PROCESSING_ERROR, f"CRL {files} names the issuer of {node.name}, "
                      "but that issuer is not in the verified path, so the CRL cannot be "
                      "checked.", i)
@@ -238,11 +238,12 @@ class Verifier:
                      "but its issuingDistributionPoint does not cover it (or it is indirect "
                      "or partitioned by reason).", i)
                 continue
+            issuer = issuer_node.facts
             if issuer.key_usage is not None and "cRLSign" not in issuer.key_usage:
                 fail(Code.UNTRUSTED, f"{issuer.subject} signs CRLs but its keyUsage lacks "
                      "cRLSign.", i)
                 continue
-            signed = [c for c in scoped if self.crls.signed(c, issuer)]
+            signed = [c for c in scoped if self.crls.signed(c, issuer, issuer_node.sha256)]
             if not signed:
                 fail(Code.CRL_PROCESSING_ERROR, f"The signature of CRL {files} does not verify "
                      f"with the key of {issuer.subject}.", i)
@@ -252,7 +253,7 @@ class Verifier:
                 fail(Code.CRL_PROCESSING_ERROR, f"CRL #{crl.index} has critical extension(s) "
                      f"the TLS library does not handle ({', '.join(crl.unhandled_extensions)}).",
                      i)
-            elif node.facts.serial_number in crl.revoked:
+            elif node.facts.serial_number in crl.facts.revoked:
                 fail(Code.CRL_HIT, f"{node.name} (serial {node.facts.serial}) is revoked by CRL "
                      f"#{crl.index} ({crl.file}).", i, DOC)
 

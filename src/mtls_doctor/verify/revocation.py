@@ -8,7 +8,6 @@ where an uploaded CRL names its issuer; stale CRLs still count; negative serials
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 from cryptography import x509
 
@@ -27,11 +26,6 @@ class IndexedCrl:
     index: int
     file: str
     facts: CrlFacts
-
-    @cached_property
-    def revoked(self) -> frozenset[int]:
-        """Revoked serials the load balancer can act on (negative ones it cannot)."""
-        return frozenset(r.serial_number for r in self.facts.crl if r.serial_number >= 0)
 
     @property
     def unhandled_extensions(self) -> list[str]:
@@ -59,6 +53,7 @@ class CrlIndex:
 
     def __init__(self, store: TrustStore) -> None:
         self._by_issuer: dict[bytes, list[IndexedCrl]] = {}
+        self._signed: dict[tuple[int, str], bool] = {}
         for crl in store.crls:
             if crl.facts is not None:
                 self._by_issuer.setdefault(crl.facts.issuer_der, []).append(
@@ -72,6 +67,10 @@ class CrlIndex:
     def for_issuer(self, issuer_der: bytes) -> list[IndexedCrl]:
         return self._by_issuer.get(issuer_der, [])
 
-    @staticmethod
-    def signed(crl: IndexedCrl, issuer: CertificateFacts) -> bool:
-        return crl_signed_by(crl.facts.crl, issuer.certificate)
+    def signed(self, crl: IndexedCrl, issuer: CertificateFacts, issuer_sha256: str) -> bool:
+        """Whether the issuer's key signed the CRL, checked once per pair (a big CRL's
+        signature covers megabytes)."""
+        key = (crl.index, issuer_sha256)
+        if key not in self._signed:
+            self._signed[key] = crl_signed_by(crl.facts.crl, issuer.certificate)
+        return self._signed[key]
