@@ -354,3 +354,31 @@ def test_sha1_signed_chains_verify_with_a_note(openssl) -> None:  # type: ignore
     result = verdict([leaf.public_bytes(Encoding.DER), p["inter"].der], store(p["root"]))
     assert result.tls_verify_status == "Success"
     assert any("ecdsa-with-SHA1" in note for note in result.notes)
+
+
+def test_not_after_is_already_expired_at_that_second() -> None:
+    p = pki()
+    trust = store(p["root"])
+    end = p["leaf"].cert.not_valid_after_utc
+    assert status([p["leaf"], p["inter"]], trust, at=end) == "Failed:ClientCertExpired"
+    assert status([p["leaf"], p["inter"]], trust, at=end - DAY / 86400) == "Success"
+
+
+def test_keys_on_curves_the_tls_library_lacks_do_not_verify() -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    root = make_ca("P192 Root", key=ec.generate_private_key(ec.SECP192R1()))
+    leaf = make_leaf("under p192", root, key="p256")
+    assert status([leaf], store(root)) == "Failed:ClientCertUntrusted"
+
+
+@pytest.mark.parametrize(("dns", "excluded", "ok"), [
+    ("*.example.com", "bar.example.com", False),
+    ("*.other.com", "bar.example.com", True),
+])
+def test_wildcard_names_against_excluded_subtrees(dns: str, excluded: str, ok: bool) -> None:
+    constraint = x509.NameConstraints(permitted_subtrees=None,
+                                      excluded_subtrees=[x509.DNSName(excluded)])
+    root = make_ca(f"NC Ex Root {excluded}", key="p256", extra_extensions=[(constraint, True)])
+    leaf = _leaf_with(root, x509.SubjectAlternativeName([x509.DNSName(dns)]))
+    assert (status([leaf], store(root)) == "Success") is ok

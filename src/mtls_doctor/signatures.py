@@ -11,8 +11,13 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 
+# Curves AWS-LC implements; a key on another curve (P-192, ...) does not decode there (inferred).
+AWS_LC_CURVES = frozenset({"secp224r1", "secp256r1", "secp384r1", "secp521r1", "secp256k1"})
+
 
 def _verify(key: Any, signature: bytes, data: bytes, params: Any, digest: Any) -> bool:
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name not in AWS_LC_CURVES:
+        return False
     try:
         if isinstance(key, rsa.RSAPublicKey):
             key.verify(signature, data, params or padding.PKCS1v15(), digest)

@@ -181,7 +181,7 @@ class Verifier:
             if node.facts.not_before > at:
                 fail(Code.NOT_YET_VALID, f"{node.name} is not valid before "
                      f"{iso(node.facts.not_before)}.", i, DOC if i == 0 else INF)
-            elif node.facts.not_after < at and not ignore_expiry:
+            elif node.facts.not_after <= at and not ignore_expiry:  # X509_cmp_time: equal is past
                 fail(Code.EXPIRED, f"{node.name} expired on {iso(node.facts.not_after)}.", i,
                      DOC if i == 0 else INF)
         self._name_constraints(path, fail)
@@ -314,7 +314,7 @@ class Verifier:
         """The verdict for a chain (leaf first). ``check_purpose=False`` skips the client
         intent check, for suites written for server certificates."""
         ders = _ders(chain)
-        when = (at or datetime.now(UTC)).astimezone(UTC)
+        when = (at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)  # s2n: seconds
         nodes, problems = self._as_sent(ders)
         if not nodes or nodes[0].position != 1:
             return Verdict(tuple(problems), (), None)

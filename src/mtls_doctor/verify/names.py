@@ -20,7 +20,9 @@ def _dns_match(name: str, base: str) -> bool:
 
 
 def _email_match(address: str, base: str) -> bool:
-    local, _, host = address.rpartition("@")
+    local, _, host = address.partition("@")  # AWS-LC splits at the first '@'
+    if "@" in host:
+        return False
     if "@" in base:
         return address.lower() == base.lower()
     if base.startswith("."):
@@ -47,8 +49,18 @@ def _names(cert: x509.Certificate) -> Iterator[x509.GeneralName]:
         yield x509.RFC822Name(str(attribute.value))
 
 
+_SUPPORTED = (x509.DNSName, x509.RFC822Name, x509.IPAddress, x509.DirectoryName)
+MAX_CHECKS = 1 << 20  # names x constraints, AWS-LC's bound against quadratic blow-up
+
+
+class Unsupported(Exception):
+    """A constraint of a kind AWS-LC cannot evaluate applies to one of the names."""
+
+
 def _matches(name: x509.GeneralName, base: x509.GeneralName) -> bool | None:
     """Whether ``name`` is within ``base``; None when they are of different kinds."""
+    if type(name) is type(base) and not isinstance(base, _SUPPORTED):
+        raise Unsupported(type(base).__name__)
     if isinstance(name, x509.DNSName) and isinstance(base, x509.DNSName):
         return _dns_match(name.value, base.value)
     if isinstance(name, x509.RFC822Name) and isinstance(base, x509.RFC822Name):
@@ -64,16 +76,30 @@ def _matches(name: x509.GeneralName, base: x509.GeneralName) -> bool | None:
     return None
 
 
+def _wildcard_overlaps(name: x509.GeneralName, base: x509.GeneralName) -> bool:
+    """A wildcard DNS name covers an excluded name below it (current AWS-LC)."""
+    return (isinstance(name, x509.DNSName) and isinstance(base, x509.DNSName)
+            and name.value.startswith("*.")
+            and _dns_match(base.value.lstrip("."), name.value[2:]))
+
+
 def violation(cert: x509.Certificate, constraints: x509.NameConstraints) -> str | None:
     """The first name of ``cert`` that ``constraints`` forbid, described, or None."""
     permitted = list(constraints.permitted_subtrees or [])
     excluded = list(constraints.excluded_subtrees or [])
-    for name in _names(cert):
-        if any(_matches(name, base) for base in excluded):
-            return f"{_show(name)} is in an excluded subtree"
-        same_kind = [base for base in permitted if _matches(name, base) is not None]
-        if same_kind and not any(_matches(name, base) for base in same_kind):
-            return f"{_show(name)} is outside the permitted subtrees"
+    names = list(_names(cert))
+    if len(names) * (len(permitted) + len(excluded)) > MAX_CHECKS:
+        return (f"{len(names)} names against {len(permitted) + len(excluded)} constraints "
+                "exceed the TLS library's limit")
+    try:
+        for name in names:
+            if any(_matches(name, base) or _wildcard_overlaps(name, base) for base in excluded):
+                return f"{_show(name)} is in an excluded subtree"
+            same_kind = [base for base in permitted if _matches(name, base) is not None]
+            if same_kind and not any(_matches(name, base) for base in same_kind):
+                return f"{_show(name)} is outside the permitted subtrees"
+    except Unsupported as kind:
+        return f"a {kind} name constraint applies, which the TLS library does not support"
     return None
 
 
