@@ -10,10 +10,12 @@ import hashlib
 import warnings
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TypeVar
+from functools import cached_property
+from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
 from mtls_doctor.profiles import SIGNATURE_NAMES
@@ -34,19 +36,19 @@ class KeyInfo:
 
 @dataclass(frozen=True)
 class CertificateFacts:
-    """The facts about one certificate; ``certificate`` is the parsed object, for signatures."""
+    """The facts about one certificate; ``certificate`` is the parsed object, for signatures.
+
+    Names as text, the serial in hex and the key's details are computed when first asked for:
+    verifying a batch of client chains needs few of them.
+    """
 
     certificate: x509.Certificate
-    subject: str
-    issuer: str
     subject_der: bytes
     issuer_der: bytes
-    serial: str
     serial_number: int
     version: int
     not_before: datetime
     not_after: datetime
-    key: KeyInfo
     signature_algorithm: str
     signature_hash: str | None
     is_ca: bool | None
@@ -56,11 +58,36 @@ class CertificateFacts:
     subject_key_id: str | None
     authority_key_id: str | None
     critical_extensions: tuple[str, ...]
+    name_constraints: x509.NameConstraints | None
     parse_warnings: tuple[str, ...]
 
     @property
     def self_issued(self) -> bool:
         return self.subject_der == self.issuer_der
+
+    @cached_property
+    def subject(self) -> str:
+        return name_of(self.certificate.subject)
+
+    @cached_property
+    def issuer(self) -> str:
+        return name_of(self.certificate.issuer)
+
+    @cached_property
+    def serial(self) -> str:
+        return serial_hex(self.serial_number)
+
+    @cached_property
+    def public_key(self) -> CertificatePublicKeyTypes | None:
+        """The public key, or None when it cannot be loaded."""
+        try:
+            return self.certificate.public_key()
+        except Exception:  # unsupported or malformed keys are facts, not crashes
+            return None
+
+    @cached_property
+    def key(self) -> KeyInfo:
+        return key_info(self.certificate, self.public_key)
 
 
 @dataclass(frozen=True)
@@ -132,11 +159,9 @@ def serial_hex(number: int) -> str:
     return f"-{digits}" if number < 0 else digits
 
 
-def key_info(certificate: x509.Certificate) -> KeyInfo:
-    """The public key's type and size, from the key itself or, if it cannot be loaded, its OID."""
-    try:
-        key = certificate.public_key()
-    except Exception:
+def key_info(certificate: x509.Certificate, key: CertificatePublicKeyTypes | None) -> KeyInfo:
+    """The public key's type and size, from the key itself or, if it did not load, its OID."""
+    if key is None:
         oid = certificate.public_key_algorithm_oid.dotted_string
         return KeyInfo(_KEY_TYPES_BY_OID.get(oid, oid))
     if isinstance(key, rsa.RSAPublicKey):
@@ -206,24 +231,25 @@ def _reason(exc: Exception) -> str:
 
 def _facts(cert: x509.Certificate) -> CertificateFacts:
     version = {x509.Version.v1: 1, x509.Version.v3: 3}.get(cert.version, 2)
-    extensions = cert.extensions
-    constraints = _extension_value(extensions, x509.BasicConstraints)
-    usage = _extension_value(extensions, x509.KeyUsage)
-    eku = _extension_value(extensions, x509.ExtendedKeyUsage)
-    ski = _extension_value(extensions, x509.SubjectKeyIdentifier)
-    aki = _extension_value(extensions, x509.AuthorityKeyIdentifier)
+    values: dict[x509.ObjectIdentifier, Any] = {}
+    critical = []
+    for extension in cert.extensions:  # one pass: this runs for every client certificate
+        values[extension.oid] = extension.value
+        if extension.critical:
+            critical.append(extension.oid.dotted_string)
+    constraints: x509.BasicConstraints | None = values.get(ExtensionOID.BASIC_CONSTRAINTS)
+    usage: x509.KeyUsage | None = values.get(ExtensionOID.KEY_USAGE)
+    eku: x509.ExtendedKeyUsage | None = values.get(ExtensionOID.EXTENDED_KEY_USAGE)
+    ski: x509.SubjectKeyIdentifier | None = values.get(ExtensionOID.SUBJECT_KEY_IDENTIFIER)
+    aki: x509.AuthorityKeyIdentifier | None = values.get(ExtensionOID.AUTHORITY_KEY_IDENTIFIER)
     return CertificateFacts(
         certificate=cert,
-        subject=name_of(cert.subject),
-        issuer=name_of(cert.issuer),
         subject_der=cert.subject.public_bytes(),
         issuer_der=cert.issuer.public_bytes(),
-        serial=serial_hex(cert.serial_number),
         serial_number=cert.serial_number,
         version=version,
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
-        key=key_info(cert),
         signature_algorithm=signature_name(cert.signature_algorithm_oid),
         signature_hash=_hash_name(cert),
         is_ca=constraints.ca if constraints is not None else None,
@@ -234,7 +260,8 @@ def _facts(cert: x509.Certificate) -> CertificateFacts:
         subject_key_id=ski.digest.hex().upper() if ski is not None else None,
         authority_key_id=(aki.key_identifier.hex().upper()
                           if aki is not None and aki.key_identifier is not None else None),
-        critical_extensions=tuple(e.oid.dotted_string for e in extensions if e.critical),
+        critical_extensions=tuple(critical),
+        name_constraints=values.get(ExtensionOID.NAME_CONSTRAINTS),
         parse_warnings=(),
     )
 

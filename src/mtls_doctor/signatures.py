@@ -10,6 +10,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
 # Curves AWS-LC implements; a key on another curve (P-192, ...) does not decode there (inferred).
 AWS_LC_CURVES = frozenset({"secp224r1", "secp256r1", "secp384r1", "secp521r1", "secp256k1"})
@@ -34,10 +35,11 @@ def _verify(key: Any, signature: bytes, data: bytes, params: Any, digest: Any) -
     return True
 
 
-def certificate_signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    """Whether ``issuer``'s key made ``cert``'s signature (names are not compared here)."""
+def certificate_signed_by(cert: x509.Certificate, key: CertificatePublicKeyTypes | None) -> bool:
+    """Whether the issuer's public ``key`` made ``cert``'s signature (names are not compared)."""
+    if key is None:
+        return False
     try:
-        key = issuer.public_key()
         params, digest = cert.signature_algorithm_parameters, cert.signature_hash_algorithm
     except Exception:  # an undecodable key or unknown algorithm verifies nothing
         return False

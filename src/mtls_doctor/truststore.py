@@ -105,7 +105,7 @@ class TrustStore:
                 continue
             for candidate in self.candidates(facts.issuer_der):
                 assert candidate.facts is not None
-                if certificate_signed_by(facts.certificate, candidate.facts.certificate):
+                if certificate_signed_by(facts.certificate, candidate.facts.public_key):
                     links[cert.index] = candidate.index
                     break
         return links

@@ -79,19 +79,25 @@ class Verifier:
             self._trusted.setdefault(facts.subject_der, []).append(node)
             self._trusted_by_hash.setdefault(cert.sha256, node)
         self._signatures: dict[tuple[str, str], bool] = {}
-        self._facts: dict[str, CertificateFacts | str] = {}
+        self._facts: dict[str, CertificateFacts] = {}
 
     # -- the chain as sent ---------------------------------------------------------------
-    def _parse(self, der: bytes) -> CertificateFacts | str:
+    def _parse(self, der: bytes) -> tuple[str, CertificateFacts | str]:
+        """The certificate's SHA-256 and its facts (or why it cannot be parsed), remembered so
+        that intermediates sent with every chain are parsed once."""
         digest = sha256_hex(der)
-        if digest not in self._facts:
-            if len(self._facts) > 50_000:
+        known = self._facts.get(digest)
+        if known is not None:
+            return digest, known
+        try:
+            parsed = certificate_facts(der)
+        except Unparseable as exc:
+            return digest, str(exc)
+        if parsed.is_ca:  # leaves are rarely seen twice; CAs come with every chain
+            if len(self._facts) > 10_000:
                 self._facts.clear()
-            try:
-                self._facts[digest] = certificate_facts(der)
-            except Unparseable as exc:
-                self._facts[digest] = str(exc)
-        return self._facts[digest]
+            self._facts[digest] = parsed
+        return digest, parsed
 
     def _as_sent(self, ders: Sequence[bytes]) -> tuple[list[_Node], list[Problem]]:
         problems = []
@@ -102,18 +108,18 @@ class Verifier:
                                     None, INF))
         nodes = []
         for position, der in enumerate(ders[:MAX_DEPTH], start=1):
-            parsed = self._parse(der)
+            digest, parsed = self._parse(der)
             if isinstance(parsed, str):
                 problems.append(Problem(Code.INVALID, f"Certificate {position} as sent cannot be "
                                         f"parsed: {parsed}.", position, INF))
             else:
-                nodes.append(_Node(parsed, sha256_hex(der), False, position))
+                nodes.append(_Node(parsed, digest, False, position))
         if len(ders) > MAX_DEPTH:
             problems.append(Problem(Code.MAX_CHAIN_DEPTH_EXCEEDED, f"The client sends "
                                     f"{len(ders)} certificates; the load balancer reads at most "
                                     f"{MAX_DEPTH}.", None, DOC))
-        if nodes and nodes[0].position == 1:
-            try:
+        if nodes and nodes[0].position == 1 and nodes[0].facts.public_key is None:
+            try:  # again, to tell an unknown key type from a broken key
                 nodes[0].facts.certificate.public_key()
             except UnsupportedAlgorithm:
                 pass  # an unknown key type is judged last, as ClientCertTypeUnsupported
@@ -155,7 +161,7 @@ class Verifier:
         key = (child.sha256, issuer.sha256)
         if key not in self._signatures:
             self._signatures[key] = certificate_signed_by(child.facts.certificate,
-                                                          issuer.facts.certificate)
+                                                          issuer.facts.public_key)
         return self._signatures[key]
 
     def _evaluate(self, path: list[_Node], anchored: bool, at: datetime, ignore_expiry: bool,
@@ -260,10 +266,8 @@ class Verifier:
     @staticmethod
     def _name_constraints(path: list[_Node], fail: _Fail) -> None:
         for j in range(len(path) - 1, 0, -1):
-            try:
-                constraints = path[j].facts.certificate.extensions.get_extension_for_class(
-                    x509.NameConstraints).value
-            except x509.ExtensionNotFound:
+            constraints = path[j].facts.name_constraints
+            if constraints is None:
                 continue
             for i in range(j):
                 if i > 0 and path[i].facts.self_issued:
@@ -325,10 +329,8 @@ class Verifier:
 
 
 def _shown(node: _Node) -> PathCertificate:
-    facts = node.facts
-    return PathCertificate(facts.subject, facts.issuer, facts.serial, node.sha256,
-                           iso(facts.not_before) or "", iso(facts.not_after) or "",
-                           "trust store" if node.trusted else "client", node.position)
+    return PathCertificate(node.facts, node.sha256, "trust store" if node.trusted else "client",
+                           node.position)
 
 
 def _notes(nodes: list[_Node]) -> tuple[str, ...]:

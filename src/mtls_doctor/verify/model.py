@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from mtls_doctor.facts import CertificateFacts, iso
+
 
 class Code(Enum):
     """The ``Failed:<code>`` values the load balancer logs, in the order its checks run."""
@@ -61,14 +63,30 @@ class Problem:
 class PathCertificate:
     """One certificate of the path: where it came from, and the facts shown for it."""
 
-    subject: str
-    issuer: str
-    serial: str
+    facts: CertificateFacts
     sha256: str
-    not_before: str
-    not_after: str
     source: str  # "client" or "trust store"
     position: int  # 1-based: in the chain as sent, or in the bundle
+
+    @property
+    def subject(self) -> str:
+        return self.facts.subject
+
+    @property
+    def issuer(self) -> str:
+        return self.facts.issuer
+
+    @property
+    def serial(self) -> str:
+        return self.facts.serial
+
+    @property
+    def not_before(self) -> str:
+        return iso(self.facts.not_before) or ""
+
+    @property
+    def not_after(self) -> str:
+        return iso(self.facts.not_after) or ""
 
 
 @dataclass(frozen=True)
