@@ -20,9 +20,6 @@ Run from the repository root with the venv interpreter:
 from __future__ import annotations
 
 import argparse
-import compileall
-import importlib.util
-import json
 import shutil
 import statistics
 import subprocess
@@ -33,6 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import certifi
+
+from common import BenchError, finish, precompile
 
 SEED_SCRIPT = r"""
 cd "$1" || exit 1
@@ -58,10 +57,6 @@ FLOOR_CODE = (
 )
 
 
-class BenchError(Exception):
-    """Something the benchmark needs could not run."""
-
-
 def ours_command() -> list[str]:
     exe = Path(sys.executable).parent / "mtls-doctor"
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "mtls_doctor"]
@@ -83,15 +78,6 @@ def measure(
         run(cmd_for_run(), ok, label)
     times = [run(cmd_for_run(), ok, label)[0] for _ in range(repeat)]
     return {"median": statistics.median(times), "min": min(times), "runs": times}
-
-
-def precompile() -> None:
-    """Byte-compile mtls_doctor as a wheel install would, so an editable install (maybe with
-    PYTHONDONTWRITEBYTECODE set) does not recompile it on every timed run."""
-    spec = importlib.util.find_spec("mtls_doctor")
-    if spec is None or not spec.submodule_search_locations:
-        raise BenchError("mtls_doctor is not installed in this interpreter")
-    compileall.compile_dir(spec.submodule_search_locations[0], quiet=1)
 
 
 def bench(args: argparse.Namespace) -> dict:
@@ -152,17 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if min(args.repeat_ours, args.repeat_floor, args.repeat_seed) < 1:
         parser.error("repeat counts must be at least 1")
-    try:
-        data = bench(args)
-    except (BenchError, OSError, ValueError) as exc:
-        print(f"check_bench: cannot run: {exc}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(data, indent=2))
-    else:
-        print_table(data)
-    return 0
-
+    return finish("check_bench", args, bench, print_table)
 
 if __name__ == "__main__":
     sys.exit(main())

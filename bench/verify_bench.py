@@ -24,9 +24,6 @@ Run from the repository root with the venv interpreter (about 1.5 minutes):
 from __future__ import annotations
 
 import argparse
-import compileall
-import importlib.util
-import json
 import secrets
 import shutil
 import statistics
@@ -45,6 +42,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
+from common import BenchError, finish, precompile
 from mtls_doctor import load_trust_store
 from mtls_doctor.verify import Verifier, verify_chain
 
@@ -57,10 +55,6 @@ CRL_PROCESS = ("import sys\nfrom mtls_doctor import load_trust_store\n"
                "print(verify_chain([leaf, ca], load_trust_store(b, crls=[c])).tls_verify_status)")
 CA_USAGE = x509.KeyUsage(True, False, False, False, False, True, True, False, False)
 LEAF_USAGE = x509.KeyUsage(True, False, False, False, False, False, False, False, False)
-
-
-class BenchError(Exception):
-    """Something the benchmark needs could not run."""
 
 
 def _cert(cn: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name | None,
@@ -166,10 +160,9 @@ def run(cmd: list[str]) -> float:
 
 def bench(args: argparse.Namespace) -> dict:
     openssl = shutil.which("openssl")
-    spec = importlib.util.find_spec("mtls_doctor")
-    if not openssl or spec is None or not spec.submodule_search_locations:
-        raise BenchError("needs openssl on PATH and mtls_doctor installed in this interpreter")
-    compileall.compile_dir(spec.submodule_search_locations[0], quiet=1)
+    if not openssl:
+        raise BenchError("needs openssl on PATH")
+    precompile()
     data = build(args.chains, args.crl_entries, args.layout)
     res, seen = {}, {"ours": {}, "ours no-CRL": {}, "rust": {}}
 
@@ -233,17 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if min(args.repeat, args.repeat_crl, args.chains) < 1 or args.crl_entries < 0:
         parser.error("counts must be at least 1 (--crl-entries at least 0)")
-    try:
-        data = bench(args)
-    except (BenchError, OSError, ValueError) as exc:
-        print(f"verify_bench: cannot run: {exc}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(data, indent=2))
-    else:
-        print_table(data)
-    return 0
-
+    return finish("verify_bench", args, bench, print_table)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -26,8 +26,12 @@ def command(fmt: str) -> int:
                                 "description": r.description, "fix": r.fix,
                                 "citation": r.citation} for r in RULES.values()], indent=2))
         return 0
-    from rich.console import Console
+    from rich.console import Group
     from rich.table import Table
+
+    from mtls_doctor.cli.options import text_width, use_color
+    from mtls_doctor.report import RenderOptions
+    from mtls_doctor.report.text import printed
 
     table = Table(header_style="bold")
     for column in ("rule", "severity", "basis", "checks that"):
@@ -40,7 +44,6 @@ def command(fmt: str) -> int:
     for q in TRUST_STORE_QUOTAS.values():
         quotas.add_row(q.name, f"{q.value:,} {q.unit}", "yes" if q.adjustable else "no",
                        q.code or "-", q.description)
-    console = Console(highlight=False, markup=False)
-    console.print(table)
-    console.print(quotas)
+    options = RenderOptions(color=use_color(None), width=text_width(None))
+    click.echo(printed(Group(table, quotas), options), nl=False)
     return 0

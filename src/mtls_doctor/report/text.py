@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 
 from rich.cells import cell_len
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -185,16 +185,22 @@ def _verdict(report: Report) -> Text:
     return text
 
 
-def render(report: Report, options: RenderOptions) -> str:
+def printed(renderable: RenderableType, options: RenderOptions) -> str:
+    """What rich prints for ``renderable``, as text: colours only if asked, markup never."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=options.width, color_system="auto" if options.color
                       else None, force_terminal=options.color, no_color=not options.color,
                       highlight=False, emoji=False, markup=False)
+    console.print(renderable)
+    return buffer.getvalue()
+
+
+def render(report: Report, options: RenderOptions) -> str:
     store = report.store
     header = Text(f"Trust store {safe(store.bundle)}: {len(store.certificates)} certificate(s), "
                   f"{len(store.crls)} CRL(s); profile {report.profile.name}, checked at "
                   f"{iso(report.at)}", style="bold")
-    parts: list[object] = [header]
+    parts: list[RenderableType] = [header]
     if store.certificates:
         parts += [_tree(report), _table(report, options.width)]
     crl_table = _crls(report)
@@ -204,5 +210,4 @@ def render(report: Report, options: RenderOptions) -> str:
     if findings:  # one Text wraps much faster than hundreds of small ones
         parts += [Text("Findings", style="bold underline"), Text("\n").join(findings)]
     parts.append(_verdict(report))
-    console.print(Group(*parts))  # type: ignore[arg-type]
-    return buffer.getvalue()
+    return printed(Group(*parts), options)

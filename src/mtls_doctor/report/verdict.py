@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from rich.console import Console
 from rich.text import Text
 
 from mtls_doctor.report import RenderOptions
-from mtls_doctor.report.text import safe
+from mtls_doctor.report.text import printed, safe
 from mtls_doctor.verify import Verdict
 
 
@@ -30,10 +28,6 @@ def to_dict(verdict: Verdict) -> dict[str, Any]:
 
 
 def render_text(verdict: Verdict, options: RenderOptions) -> str:
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=options.width, color_system="auto" if options.color
-                      else None, force_terminal=options.color, no_color=not options.color,
-                      highlight=False, emoji=False, markup=False)
     status = Text(verdict.tls_verify_status, style="bold green" if verdict.ok else "bold red")
     lines = [status,
              Text(f"  reason: {safe(verdict.reason)}"),
@@ -56,5 +50,4 @@ def render_text(verdict: Verdict, options: RenderOptions) -> str:
                               f"{safe(problem.message)}"))
     for note in verdict.notes:
         lines.append(Text(f"  note: {safe(note)}", style="yellow"))
-    console.print(Text("\n").join(lines))
-    return buffer.getvalue()
+    return printed(Text("\n").join(lines), options)
