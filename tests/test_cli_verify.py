@@ -125,3 +125,21 @@ def test_pkcs12_needs_its_password(capsys: pytest.CaptureFixture[str], pki: dict
     assert code == 3 and "--password" in err
     code, out, _ = cli(capsys, "verify", p12, "--password", "pw", "--trust-store", pki["bundle"])
     assert code == 1 and out.startswith("Failed:ClientCertUntrusted")  # no intermediate inside
+
+
+def test_pkcs7_and_stdin_chains(capsys: pytest.CaptureFixture[str], pki: dict[str, Path],
+                                tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
+
+    certs = x509.load_pem_x509_certificates(pki["chain"].read_bytes())
+    p7b = tmp_path / "chain.p7b"
+    p7b.write_bytes(pkcs7.serialize_certificates(certs, Encoding.DER))
+    code, out, _ = cli(capsys, "verify", p7b, "--trust-store", pki["bundle"])
+    assert code == 0 and out.startswith("Success")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(pki["chain"].read_bytes())))
+    code, out, _ = cli(capsys, "verify", "-", "--trust-store", pki["bundle"])
+    assert code == 0 and out.startswith("Success")

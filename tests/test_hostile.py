@@ -69,3 +69,22 @@ def test_odd_text_encodings(encoding: str) -> None:
         assert report.accepted
     else:
         assert not report.accepted
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=3000))
+def test_any_chain_bytes_give_a_verdict_or_an_input_error(data: bytes) -> None:
+    from mtls_doctor.errors import InputError
+    from mtls_doctor.verify import verify_chain
+
+    trust = load_trust_store(bundle(_ca()))
+    try:
+        verdict = verify_chain(data, trust)
+    except InputError as exc:
+        assert exc.message
+    else:
+        assert verdict.tls_verify_status.startswith("Failed:")
+
+
+def _ca():  # type: ignore[no-untyped-def]
+    return make_ca("Hostile Verify Root", key="p256")

@@ -382,3 +382,20 @@ def test_wildcard_names_against_excluded_subtrees(dns: str, excluded: str, ok: b
     root = make_ca(f"NC Ex Root {excluded}", key="p256", extra_extensions=[(constraint, True)])
     leaf = _leaf_with(root, x509.SubjectAlternativeName([x509.DNSName(dns)]))
     assert (status([leaf], store(root)) == "Success") is ok
+
+
+def test_an_empty_chain_is_an_input_error() -> None:
+    from mtls_doctor.errors import InputError
+
+    with pytest.raises(InputError, match="no certificate"):
+        verify_chain([], store(pki()["root"]))
+
+
+def test_pkcs7_sets_are_put_in_chain_order() -> None:
+    from mtls_doctor.verify.chain import leaf_first
+
+    p = pki()
+    assert leaf_first([p["root"].der, p["inter"].der, p["leaf"].der]) == (
+        p["leaf"].der, p["inter"].der, p["root"].der)
+    assert leaf_first([b"junk", p["inter"].der, p["leaf"].der]) == (
+        p["leaf"].der, p["inter"].der, b"junk")

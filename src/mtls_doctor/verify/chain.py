@@ -8,6 +8,7 @@ certificate as sent, so that the verdict, not a read error, says it is malformed
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mtls_doctor.errors import InputError
@@ -42,6 +43,29 @@ def _pkcs12(data: bytes, password: bytes | None, source: str) -> tuple[bytes, ..
     return tuple(c.public_bytes(Encoding.DER) for c in found)
 
 
+def leaf_first(ders: Sequence[bytes]) -> tuple[bytes, ...]:
+    """Certificates of an unordered set (a PKCS#7 SET OF sorts them by bytes) in chain order: the
+    one that issued none of the others first, then each one's issuer. Unparseable ones go last."""
+    from cryptography import x509
+
+    parsed: list[tuple[bytes, x509.Certificate]] = []
+    broken = []
+    for der in ders:
+        try:
+            parsed.append((der, x509.load_der_x509_certificate(der)))
+        except ValueError:
+            broken.append(der)
+    issuers = {c.issuer.public_bytes() for _, c in parsed if c.issuer != c.subject}
+    rest = sorted(parsed, key=lambda p: p[1].subject.public_bytes() in issuers)
+    ordered = []
+    while rest:
+        der, cert = rest.pop(0)
+        ordered.append(der)
+        following = [p for p in rest if p[1].subject == cert.issuer]
+        rest = following + [p for p in rest if p not in following]
+    return (*ordered, *broken)
+
+
 def chain_from_bytes(data: bytes, source: str = "<bytes>",
                      password: bytes | None = None) -> ClientChain:
     """Parse a chain from a file's bytes (see the module docstring for the formats)."""
@@ -51,7 +75,10 @@ def chain_from_bytes(data: bytes, source: str = "<bytes>",
         return ClientChain(tuple(decode_clientcert(data)), source)
     scan = scan_bundle(data)
     if scan.format is BundleFormat.PKCS12 and (password is not None or not scan.blocks):
-        return ClientChain(_pkcs12(data, password, source), source)
+        found = _pkcs12(data, password, source)
+        if not found:
+            raise InputError(f"the PKCS#12 file {source} holds no certificate")
+        return ClientChain((found[0], *leaf_first(found[1:])), source)
     if scan.format is BundleFormat.BINARY:
         return ClientChain((data,), source)
     broken = [b for b in scan.certificate_blocks if b.der is None]
@@ -61,7 +88,7 @@ def chain_from_bytes(data: bytes, source: str = "<bytes>",
     ders = tuple(b.der for b in scan.certificate_blocks if b.der is not None)
     if not ders:
         raise InputError(f"{source} holds no certificate")
-    return ClientChain(ders, source)
+    return ClientChain(leaf_first(ders) if scan.format is BundleFormat.PKCS7 else ders, source)
 
 
 def read_chain(source: str | os.PathLike[str] | bytes,

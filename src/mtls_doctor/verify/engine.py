@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from mtls_doctor.errors import InputError
 from mtls_doctor.facts import CertificateFacts, Unparseable, certificate_facts, iso, sha256_hex
 from mtls_doctor.profiles import PROFILES, UNDERSTOOD_CRITICAL_EXTENSIONS
 from mtls_doctor.signatures import certificate_signed_by
@@ -318,6 +319,9 @@ class Verifier:
         """The verdict for a chain (leaf first). ``check_purpose=False`` skips the client
         intent check, for suites written for server certificates."""
         ders = _ders(chain)
+        if not ders:
+            raise InputError("the chain holds no certificate: in verify mode the handshake needs "
+                             "one")
         when = (at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)  # s2n: seconds
         nodes, problems = self._as_sent(ders)
         if not nodes or nodes[0].position != 1:
