@@ -21,6 +21,7 @@ _COMMANDS = {
     "split": ("mtls_doctor.cli.split", "Write one file per certificate of a bundle."),
     "fix": ("mtls_doctor.cli.fix", "Write a bundle the API accepts, and say what was removed."),
     "verify": ("mtls_doctor.cli.verify", "Predict the load balancer's verdict for a client chain."),
+    "logs": ("mtls_doctor.cli.logs", "Analyse connection logs: who fails, why, since when."),
     "rules": ("mtls_doctor.cli.rules", "List every rule: id, severity, basis, what it checks."),
 }
 

@@ -1,0 +1,87 @@
+"""``logs summarize``: who fails, why and since when (contract.md, JSON: logs summarize)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from mtls_doctor.logs.reader import LoadedLogs
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What to count: a time window, a status (``Success``, ``-``, ``Failed:Code`` or just the
+    code), a client IP."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    status: str | None = None
+    client_ip: str | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = ["TRUE"]
+        values: list[Any] = []
+        if self.since is not None:
+            clauses.append("time >= ?")
+            values.append(_naive(self.since))
+        if self.until is not None:
+            clauses.append("time < ?")
+            values.append(_naive(self.until))
+        if self.status is not None:
+            clauses.append("(tls_verify_status = ? OR failure_code = ?)")
+            values += [self.status, self.status]
+        if self.client_ip is not None:
+            clauses.append("client_ip = ?")
+            values.append(self.client_ip)
+        return " AND ".join(clauses), values
+
+
+def _naive(moment: datetime) -> datetime:
+    """Log times are UTC; DuckDB compares them as naive timestamps."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
+
+
+def summarize(logs: LoadedLogs, filters: Filters = Filters(), top: int = 20) -> dict[str, Any]:
+    """The summary document of the contract, computed in DuckDB."""
+    where, values = filters.where()
+
+    def query(sql: str) -> list[tuple[Any, ...]]:
+        return logs.database.execute(
+            f"WITH chosen AS (SELECT * FROM connections WHERE {where}) {sql}", values).fetchall()
+
+    total, failures, first, last = query(
+        "SELECT count(*), count(*) FILTER (WHERE status = 'Failed'), min(time), max(time) "
+        "FROM chosen")[0]
+    by_status = dict(query("SELECT tls_verify_status, count(*) FROM chosen GROUP BY 1 "
+                           "ORDER BY 2 DESC, 1"))
+
+    def top_failing(column: str) -> list[dict[str, Any]]:
+        rows = query(
+            f"SELECT {column}, sum(k), map_from_entries(list((code, k))) FROM ("
+            f"  SELECT {column}, tls_verify_status AS code, count(*) AS k FROM chosen"
+            f"  WHERE status = 'Failed' AND {column} IS NOT NULL GROUP BY ALL)"
+            f" GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {int(top)}")
+        return [{column: value, "count": int(count), "statuses": dict(statuses)}
+                for value, count, statuses in rows]
+
+    hours = query("SELECT date_trunc('hour', time), count(*), count(*) FILTER (WHERE status = "
+                  "'Failed') FROM chosen GROUP BY 1 ORDER BY 1")
+    return {
+        "files": logs.files,
+        "skipped_files": logs.skipped_files,
+        "damaged_files": [{"file": f, "error": why} for f, why in logs.damaged],
+        "connections": total,
+        "malformed_lines": len(logs.malformed),
+        "by_status": by_status,
+        "failures": failures,
+        "top_failing_subjects": top_failing("subject"),
+        "top_failing_clients": top_failing("client_ip"),
+        "first_seen": _iso(first),
+        "last_seen": _iso(last),
+        "by_hour": [{"hour": _iso(h), "total": n, "failures": f} for h, n, f in hours],
+    }

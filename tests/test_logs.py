@@ -1,0 +1,112 @@
+"""logs summarize: exact totals over every field variant, malformed lines, damaged gzip files."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from logs_factory import CODES, START, aws_name, entry, lines, write
+from mtls_doctor.logs.files import find_logs
+from mtls_doctor.logs.python_reader import parse_line
+from mtls_doctor.logs.reader import load_logs
+from mtls_doctor.logs.schema import FIELDS
+from mtls_doctor.logs.summary import Filters, summarize
+from test_cli import cli
+
+
+def summary_of(*paths: Path, **filters: object) -> dict[str, object]:
+    return summarize(load_logs(find_logs([str(p) for p in paths])),
+                     Filters(**filters))  # type: ignore[arg-type]
+
+
+def test_totals_are_exact_across_every_variant(tmp_path: Path) -> None:
+    text, expected = lines(3000)
+    result = summary_of(write(tmp_path / "a.log.gz", text))
+    assert result["by_status"] == dict(expected.by_status)
+    assert result["connections"] == sum(expected.by_status.values())
+    assert result["malformed_lines"] == expected.malformed
+    assert result["failures"] == sum(n for s, n in expected.by_status.items()
+                                     if s.startswith("Failed:"))
+    subjects = {r["subject"]: r["count"] for r in result["top_failing_subjects"]}
+    assert subjects == dict(expected.failing_subjects)
+    assert {f"Failed:{c}" for c in CODES} <= set(result["by_status"])
+
+
+def test_the_aws_layout_skips_access_logs_and_reads_both_names(tmp_path: Path) -> None:
+    day = tmp_path / "AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2026/01/31"
+    write(day / aws_name(1), [entry(1, "Success", subject="CN=a")])
+    write(day / aws_name(2).replace("conn_log_", "conn_log."), [entry(2, "-", subject=None)])
+    write(day / "123456789012_elasticloadbalancing_eu-west-1_app.my-lb_x.log.gz", ["access"])
+    result = summary_of(tmp_path)
+    assert (result["files"], result["skipped_files"], result["connections"]) == (2, 1, 2)
+
+
+def test_empty_and_damaged_gzip_files(tmp_path: Path) -> None:
+    text, expected = lines(400)
+    good = write(tmp_path / "good.log.gz", text)
+    empty = tmp_path / "empty.log.gz"
+    empty.write_bytes(gzip.compress(b""))
+    damaged = tmp_path / "damaged.log.gz"
+    whole = gzip.compress(("\n".join(entry(n, "Success", subject="CN=x") for n in range(2000))
+                           + "\n").encode())
+    damaged.write_bytes(whole[: len(whole) // 2])
+    result = summary_of(good, empty, damaged)
+    assert [d["file"] for d in result["damaged_files"]] == [str(damaged)]
+    kept = result["connections"] - sum(expected.by_status.values())
+    assert 0 < kept < 2000  # the entries before the damage are kept
+
+
+def test_filters(tmp_path: Path) -> None:
+    path = write(tmp_path / "f.log", [
+        entry(0, "Success", subject="CN=a", client="198.51.100.1"),
+        entry(70, "Failed:ClientCertExpired", subject="CN=b", client="198.51.100.2"),
+        entry(200, "Failed:ClientCertExpired", subject="CN=b", client="198.51.100.2")], gz=False)
+    from datetime import timedelta
+
+    assert summary_of(path, since=START + timedelta(minutes=60))["connections"] == 2
+    assert summary_of(path, until=START + timedelta(minutes=60))["connections"] == 1
+    assert summary_of(path, status="ClientCertExpired")["connections"] == 2
+    assert summary_of(path, status="Failed:ClientCertExpired")["connections"] == 2
+    assert summary_of(path, client_ip="198.51.100.1")["by_status"] == {"Success": 1}
+    hours = summary_of(path)["by_hour"]
+    assert [h["failures"] for h in hours] == [0, 1, 1]  # type: ignore[index]
+
+
+def test_python_reader_agrees_with_duckdb(tmp_path: Path) -> None:
+    text, _ = lines(1500, seed=11)
+    path = write(tmp_path / "agree.log", text, gz=False)
+    loaded = load_logs(find_logs([str(path)]))
+    duck = loaded.database.execute(
+        "SELECT conn_trace_id, tls_verify_status, coalesce(subject, '-'), client_port "
+        "FROM connections ORDER BY conn_trace_id").fetchall()
+    mine = sorted((f[11], f[10], f[7], int(f[2])) for f in map(parse_line, text) if f)
+    assert duck == mine
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_parse_line_never_raises(text: str) -> None:
+    fields = parse_line(text)
+    assert fields is None or len(fields) == len(FIELDS)
+
+
+def test_cli_summarize_json_and_text(capsys: pytest.CaptureFixture[str],
+                                     tmp_path: Path) -> None:
+    text, expected = lines(500)
+    path = write(tmp_path / "c.log.gz", text)
+    code, out, err = cli(capsys, "logs", "summarize", path, "--format", "json",
+                         "--show-malformed")
+    result = json.loads(out)
+    assert code == 0 and result["by_status"] == dict(expected.by_status)
+    assert err.count("malformed ") == expected.malformed
+    assert set(result) >= {"files", "connections", "malformed_lines", "by_status", "failures",
+                           "top_failing_subjects", "top_failing_clients", "first_seen",
+                           "last_seen", "by_hour"}
+    code, out, _ = cli(capsys, "logs", "summarize", path)
+    assert code == 0 and "Top failing subjects" in out
+    assert cli(capsys, "logs", "summarize", tmp_path / "missing")[0] == 3
