@@ -110,3 +110,31 @@ def test_cli_summarize_json_and_text(capsys: pytest.CaptureFixture[str],
     code, out, _ = cli(capsys, "logs", "summarize", path)
     assert code == 0 and "Top failing subjects" in out
     assert cli(capsys, "logs", "summarize", tmp_path / "missing")[0] == 3
+
+
+def test_more_filters(tmp_path: Path) -> None:
+    path = write(tmp_path / "m.log", [
+        entry(0, "Success", subject="CN=alpha one"),
+        entry(1, "Failed:ClientCertUntrusted", subject="CN=beta two"),
+        entry(2, "-", subject=None)], gz=False)
+    assert summary_of(path, subject="beta")["connections"] == 1
+    assert summary_of(path, listener_port=80)["by_status"] == {"-": 1}
+    assert summary_of(path, elb="app/my-lb/50dc6c495c0c9188")["connections"] == 3
+    assert summary_of(path, elb="app/other/1")["connections"] == 0
+
+
+def test_cli_query_and_to_parquet(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    text, expected = lines(300)
+    path = write(tmp_path / "q.log.gz", text)
+    code, out, _ = cli(capsys, "logs", "query", "SELECT tls_verify_status AS s, count(*) AS n "
+                       "FROM connections GROUP BY 1", path, "--format", "json")
+    assert code == 0
+    assert {r["s"]: r["n"] for r in json.loads(out)} == dict(expected.by_status)
+    assert cli(capsys, "logs", "query", "SELEC", path)[0] == 2
+    parquet = tmp_path / "pq"
+    assert cli(capsys, "logs", "to-parquet", parquet, path)[0] == 0
+    import duckdb
+
+    total = duckdb.sql(f"SELECT count(*) FROM read_parquet('{parquet}/*/*.parquet')").fetchone()
+    assert total == (sum(expected.by_status.values()),)
+    assert cli(capsys, "logs", "to-parquet", parquet, path)[0] == 2

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mtls_doctor.cli.options import emit, parse_time, text_width, use_color
+from mtls_doctor.errors import UsageError
+
+if TYPE_CHECKING:
+    from mtls_doctor.logs.reader import LoadedLogs
 
 
 @click.group("logs")
@@ -25,6 +29,10 @@ def command() -> None:
 @click.option("--status", metavar="TEXT", help="Only this tls_verify_status (Success, -, "
               "Failed:ClientCertExpired, or just the code).")
 @click.option("--client-ip", metavar="IP", help="Only connections from this client.")
+@click.option("--subject", metavar="TEXT", help="Only client certificates whose subject "
+              "contains TEXT.")
+@click.option("--listener-port", type=int, metavar="PORT", help="Only this listener port.")
+@click.option("--elb", metavar="ID", help="Only this load balancer (app/name/id).")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
               help="How many failing subjects and clients to list.")
 @click.option("--show-malformed", is_flag=True, help="Print the lines that are not entries.")
@@ -32,7 +40,8 @@ def command() -> None:
               show_default=True, help="Output format.")
 @click.option("-o", "--output", metavar="FILE", help="Write the summary to FILE.")
 def summarize_command(paths: tuple[str, ...], since: datetime | None, until: datetime | None,
-                      status: str | None, client_ip: str | None, top: int,
+                      status: str | None, client_ip: str | None, subject: str | None,
+                      listener_port: int | None, elb: str | None, top: int,
                       show_malformed: bool, fmt: str, output: str | None) -> int:
     """Summarize connection logs: counts per tls_verify_status, the failing subjects and
     clients, failures per hour.
@@ -47,12 +56,11 @@ def summarize_command(paths: tuple[str, ...], since: datetime | None, until: dat
     Example:
       mtls-doctor logs summarize AWSLogs/ --since 2026-01-31T00:00:00Z --format json
     """
-    from mtls_doctor.logs.files import find_logs
-    from mtls_doctor.logs.reader import load_logs
     from mtls_doctor.logs.summary import Filters, summarize
 
-    logs = load_logs(find_logs(list(paths)))
-    summary = summarize(logs, Filters(since, until, status, client_ip), top)
+    logs = _load(paths)
+    summary = summarize(logs, Filters(since, until, status, client_ip, subject, listener_port,
+                                      elb), top)
     if fmt == "json":
         emit(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", output)
     else:
@@ -63,6 +71,89 @@ def summarize_command(paths: tuple[str, ...], since: datetime | None, until: dat
             click.echo(f"malformed {where}: {bad.text!r}", err=True)
     for damaged in summary["damaged_files"]:
         click.echo(f"damaged: {damaged['file']}: {damaged['error']}", err=True)
+    return 0
+
+
+def _load(paths: tuple[str, ...]) -> LoadedLogs:
+    """Find and read the logs; S3 downloads show their progress on a terminal."""
+    import sys
+
+    from mtls_doctor.logs.files import find_logs
+    from mtls_doctor.logs.reader import load_logs
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\rdownloading {done}/{total}", end="" if done < total else "\n",
+                  file=sys.stderr, flush=True)
+
+    return load_logs(find_logs(list(paths), progress=progress))
+
+
+paths_argument = click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+
+
+@command.command("query")
+@click.argument("sql")
+@paths_argument
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", metavar="FILE", help="Write the result to FILE.")
+def query_command(sql: str, paths: tuple[str, ...], fmt: str, output: str | None) -> int:
+    """Run SQL (DuckDB) over the logs' `connections` table, for questions summarize does not
+    answer.
+
+    Columns: time, client_ip, client_port, listener_port, tls_protocol, tls_cipher,
+    tls_handshake_latency, subject, not_before, not_after, serial, tls_verify_status, status,
+    failure_code, conn_trace_id, tls_keyexchange, elb, ip_address, file.
+
+    \b
+    Example:
+      mtls-doctor logs query "SELECT failure_code, count(*) FROM connections
+        WHERE status = 'Failed' GROUP BY 1 ORDER BY 2 DESC" AWSLogs/
+    """
+    import duckdb
+
+    logs = _load(paths)
+    try:
+        cursor = logs.database.execute(sql)
+        names = [d[0] for d in cursor.description or []]
+        rows = cursor.fetchall()
+    except duckdb.Error as exc:
+        raise UsageError(f"the query failed: {str(exc).splitlines()[0]}") from None
+    if fmt == "json":
+        records = [dict(zip(names, row, strict=True)) for row in rows]
+        emit(json.dumps(records, indent=2, default=str, ensure_ascii=False) + "\n", output)
+        return 0
+    from rich.table import Table
+
+    from mtls_doctor.report import RenderOptions
+    from mtls_doctor.report.text import printed, safe
+
+    table = Table(*names, header_style="bold")
+    for row in rows:
+        table.add_row(*(safe("" if v is None else str(v)) for v in row))
+    emit(printed(table, RenderOptions(color=use_color(output), width=text_width(output))),
+         output)
+    return 0
+
+
+@command.command("to-parquet")
+@click.argument("out", metavar="OUT")
+@paths_argument
+@click.option("--force", is_flag=True, help="Add to (or replace files in) an existing OUT.")
+def to_parquet_command(out: str, paths: tuple[str, ...], force: bool) -> int:
+    """Copy the logs to Parquet in OUT, one folder per day (day=YYYY-MM-DD), for repeated
+    analysis: `logs query` and other tools read it far faster than gzip text."""
+    from pathlib import Path
+
+    if Path(out).exists() and not force:
+        raise UsageError(f"{out} already exists", "pass --force, or choose another folder")
+    logs = _load(paths)
+    logs.database.execute(
+        "COPY (SELECT *, strftime(time, '%Y-%m-%d') AS day FROM connections) TO ? "
+        "(FORMAT parquet, PARTITION_BY (day), OVERWRITE_OR_IGNORE)", [out])
+    count = logs.database.execute("SELECT count(*) FROM connections").fetchone()
+    click.echo(f"wrote {count[0] if count else 0:,} connections to {out}/day=.../")
     return 0
 
 

@@ -12,12 +12,15 @@ from mtls_doctor.logs.reader import LoadedLogs
 @dataclass(frozen=True)
 class Filters:
     """What to count: a time window, a status (``Success``, ``-``, ``Failed:Code`` or just the
-    code), a client IP."""
+    code), a client IP, text in the subject, a listener port, a load balancer id."""
 
     since: datetime | None = None
     until: datetime | None = None
     status: str | None = None
     client_ip: str | None = None
+    subject: str | None = None
+    listener_port: int | None = None
+    elb: str | None = None
 
     def where(self) -> tuple[str, list[Any]]:
         clauses: list[str] = ["TRUE"]
@@ -31,9 +34,14 @@ class Filters:
         if self.status is not None:
             clauses.append("(tls_verify_status = ? OR failure_code = ?)")
             values += [self.status, self.status]
-        if self.client_ip is not None:
-            clauses.append("client_ip = ?")
-            values.append(self.client_ip)
+        for column, value in (("client_ip", self.client_ip),
+                              ("listener_port", self.listener_port), ("elb", self.elb)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                values.append(value)
+        if self.subject is not None:
+            clauses.append("contains(subject, ?)")
+            values.append(self.subject)
         return " AND ".join(clauses), values
 
 
