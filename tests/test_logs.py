@@ -135,6 +135,7 @@ def test_cli_query_and_to_parquet(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert cli(capsys, "logs", "to-parquet", parquet, path)[0] == 0
     import duckdb
 
-    total = duckdb.sql(f"SELECT count(*) FROM read_parquet('{parquet}/*/*.parquet')").fetchone()
+    query = f"SELECT count(*) FROM read_parquet('{parquet}/*/*.parquet')"
+    total = duckdb.connect().execute(query).fetchone()
     assert total == (sum(expected.by_status.values()),)
     assert cli(capsys, "logs", "to-parquet", parquet, path)[0] == 2
