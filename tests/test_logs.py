@@ -139,3 +139,31 @@ def test_cli_query_and_to_parquet(capsys: pytest.CaptureFixture[str], tmp_path: 
     total = duckdb.connect().execute(query).fetchone()
     assert total == (sum(expected.by_status.values()),)
     assert cli(capsys, "logs", "to-parquet", parquet, path)[0] == 2
+
+
+def test_trust_store_explains_failures(capsys: pytest.CaptureFixture[str],
+                                       tmp_path: Path) -> None:
+    from factory import DAY, NOW, bundle, make_ca, make_crl, pem
+
+    root = make_ca("Explain Root", key="p256")
+    old = make_ca("Explain Old CA", key="p256", not_before=NOW - 9 * DAY, not_after=NOW - DAY)
+    (tmp_path / "bundle.pem").write_bytes(bundle(root, old))
+    (tmp_path / "ca.crl").write_bytes(pem(make_crl(root, [0xABCD])))
+    revoked = entry(0, "Failed:ClientCertCrlHit", subject="CN=revoked").replace(" 0001 ",
+                                                                              " ABCD ")
+    path = write(tmp_path / "e.log", [
+        revoked,
+        entry(1, "Failed:ClientCertExpired", subject="CN=dated"),
+        entry(2, "Failed:ClientCertUntrusted", subject="CN=stranger"),
+        entry(3, "Success", subject="CN=fine")], gz=False)
+    code, out, _ = cli(capsys, "logs", "summarize", path, "--trust-store",
+                       tmp_path / "bundle.pem", "--crl", tmp_path / "ca.crl", "--format", "json")
+    why = {r["status"]: r["explanation"] for r in json.loads(out)["explanations"]}
+    assert code == 0 and set(why) == {"Failed:ClientCertCrlHit", "Failed:ClientCertExpired",
+                                      "Failed:ClientCertUntrusted"}
+    assert "revoked by CRL #1" in why["Failed:ClientCertCrlHit"]
+    assert "cert.expired on #2" in why["Failed:ClientCertExpired"]
+    assert "cert.expired on #2" in why["Failed:ClientCertUntrusted"]
+    code, out, _ = cli(capsys, "logs", "summarize", path, "--trust-store",
+                       tmp_path / "bundle.pem")
+    assert code == 0 and "Failures the trust store explains" in out

@@ -35,6 +35,10 @@ def command() -> None:
 @click.option("--elb", metavar="ID", help="Only this load balancer (app/name/id).")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
               help="How many failing subjects and clients to list.")
+@click.option("--trust-store", "trust_store", metavar="BUNDLE", help="Explain the failures "
+              "about the trust store with this bundle (and --crl files).")
+@click.option("--crl", "crls", multiple=True, metavar="FILE", help="A CRL of the trust store "
+              "(repeatable), with --trust-store.")
 @click.option("--show-malformed", is_flag=True, help="Print the lines that are not entries.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format.")
@@ -42,7 +46,8 @@ def command() -> None:
 def summarize_command(paths: tuple[str, ...], since: datetime | None, until: datetime | None,
                       status: str | None, client_ip: str | None, subject: str | None,
                       listener_port: int | None, elb: str | None, top: int,
-                      show_malformed: bool, fmt: str, output: str | None) -> int:
+                      trust_store: str | None, crls: tuple[str, ...], show_malformed: bool,
+                      fmt: str, output: str | None) -> int:
     """Summarize connection logs: counts per tls_verify_status, the failing subjects and
     clients, failures per hour.
 
@@ -61,6 +66,13 @@ def summarize_command(paths: tuple[str, ...], since: datetime | None, until: dat
     logs = _load(paths)
     summary = summarize(logs, Filters(since, until, status, client_ip, subject, listener_port,
                                       elb), top)
+    if trust_store is not None:
+        from mtls_doctor.check import check_trust_store
+        from mtls_doctor.logs.explain import explain
+        from mtls_doctor.truststore import load_trust_store
+
+        report = check_trust_store(load_trust_store(trust_store, crls))
+        summary["explanations"] = explain(logs, report, top)
     if fmt == "json":
         emit(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", output)
     else:
@@ -179,6 +191,13 @@ def _text(summary: dict[str, Any], color: bool, width: int) -> str:
             table.add_row(Text(safe(str(row[key]))), f"{row['count']:,}",
                           Text(", ".join(f"{s} {n}" for s, n in row["statuses"].items())))
         parts.append(table)
+    if "explanations" in summary:
+        why = Table("subject", "serial", "status", "count", "what the trust store shows",
+                    title="Failures the trust store explains", header_style="bold")
+        for row in summary["explanations"]:
+            why.add_row(*(Text(safe(str(row[k]))) for k in ("subject", "serial", "status",
+                                                            "count", "explanation")))
+        parts.append(why)
     hours = Table("hour", "connections", "failures", title="By hour", header_style="bold")
     for row in summary["by_hour"]:
         hours.add_row(row["hour"], f"{row['total']:,}", f"{row['failures']:,}")
