@@ -40,8 +40,9 @@ def command() -> None:
 @click.option("--crl", "crls", multiple=True, metavar="FILE", help="A CRL of the trust store "
               "(repeatable), with --trust-store.")
 @click.option("--show-malformed", is_flag=True, help="Print the lines that are not entries.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text",
+              show_default=True, help="Output format: html is one self-contained page with "
+              "charts.")
 @click.option("-o", "--output", metavar="FILE", help="Write the summary to FILE.")
 def summarize_command(paths: tuple[str, ...], since: datetime | None, until: datetime | None,
                       status: str | None, client_ip: str | None, subject: str | None,
@@ -58,14 +59,15 @@ def summarize_command(paths: tuple[str, ...], since: datetime | None, until: dat
     a damaged gzip file is named, and the entries before the damage are kept.
 
     \b
-    Example:
+    Examples:
       mtls-doctor logs summarize AWSLogs/ --since 2026-01-31T00:00:00Z --format json
+      mtls-doctor logs summarize s3://my-logs/prefix/ --format html -o report.html
     """
     from mtls_doctor.logs.summary import Filters, summarize
 
     logs = _load(paths)
-    summary = summarize(logs, Filters(since, until, status, client_ip, subject, listener_port,
-                                      elb), top)
+    filters = Filters(since, until, status, client_ip, subject, listener_port, elb)
+    summary = summarize(logs, filters, top)
     if trust_store is not None:
         from mtls_doctor.check import check_trust_store
         from mtls_doctor.logs.explain import explain
@@ -75,6 +77,10 @@ def summarize_command(paths: tuple[str, ...], since: datetime | None, until: dat
         summary["explanations"] = explain(logs, report, top)
     if fmt == "json":
         emit(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", output)
+    elif fmt == "html":
+        from mtls_doctor.logs.html import render_html
+
+        emit(render_html(logs, summary, filters), output)
     else:
         emit(_text(summary, use_color(output), text_width(output)), output)
     if show_malformed:
