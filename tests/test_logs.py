@@ -167,3 +167,18 @@ def test_trust_store_explains_failures(capsys: pytest.CaptureFixture[str],
     code, out, _ = cli(capsys, "logs", "summarize", path, "--trust-store",
                        tmp_path / "bundle.pem")
     assert code == 0 and "Failures the trust store explains" in out
+
+
+def test_cli_canned_query_and_athena_ddl(capsys: pytest.CaptureFixture[str],
+                                         tmp_path: Path) -> None:
+    text, expected = lines(400)
+    path = write(tmp_path / "k.log.gz", text)
+    code, out, _ = cli(capsys, "logs", "query", "failures_by_status", path, "--format", "json")
+    counted = {r["tls_verify_status"]: r["connections"] for r in json.loads(out)}
+    assert code == 0
+    assert counted == {s: n for s, n in expected.by_status.items() if s.startswith("Failed:")}
+    code, out, _ = cli(capsys, "logs", "athena-ddl", "--location",
+                       "s3://bucket/AWSLogs/123456789012/elasticloadbalancing/eu-west-1")
+    assert code == 0 and out.startswith("CREATE EXTERNAL TABLE")
+    assert "-- top_failing_clients" in out and "projection.day.type" in out
+    assert cli(capsys, "logs", "athena-ddl", "--location", "bucket/x")[0] == 2

@@ -110,38 +110,18 @@ def _load(paths: tuple[str, ...]) -> LoadedLogs:
 paths_argument = click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 
 
-@command.command("query")
-@click.argument("sql")
-@paths_argument
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
-@click.option("-o", "--output", metavar="FILE", help="Write the result to FILE.")
-def query_command(sql: str, paths: tuple[str, ...], fmt: str, output: str | None) -> int:
-    """Run SQL (DuckDB) over the logs' `connections` table, for questions summarize does not
-    answer.
+def _canned_help() -> str:
+    from mtls_doctor.logs.queries import DESCRIPTIONS
 
-    Columns: time, client_ip, client_port, listener_port, tls_protocol, tls_cipher,
-    tls_handshake_latency, subject, not_before, not_after, serial, tls_verify_status, status,
-    failure_code, conn_trace_id, tls_keyexchange, elb, ip_address, file.
+    return "; ".join(f"{name}: {text}" for name, text in DESCRIPTIONS.items())
 
-    \b
-    Example:
-      mtls-doctor logs query "SELECT failure_code, count(*) FROM connections
-        WHERE status = 'Failed' GROUP BY 1 ORDER BY 2 DESC" AWSLogs/
-    """
-    import duckdb
 
-    logs = _load(paths)
-    try:
-        cursor = logs.database.execute(sql)
-        names = [d[0] for d in cursor.description or []]
-        rows = cursor.fetchall()
-    except duckdb.Error as exc:
-        raise UsageError(f"the query failed: {str(exc).splitlines()[0]}") from None
+def _rows(names: list[str], rows: list[tuple[Any, ...]], fmt: str, output: str | None) -> None:
+    """Query results as a table, or JSON records."""
     if fmt == "json":
         records = [dict(zip(names, row, strict=True)) for row in rows]
         emit(json.dumps(records, indent=2, default=str, ensure_ascii=False) + "\n", output)
-        return 0
+        return
     from rich.table import Table
 
     from mtls_doctor.report import RenderOptions
@@ -152,6 +132,109 @@ def query_command(sql: str, paths: tuple[str, ...], fmt: str, output: str | None
         table.add_row(*(safe("" if v is None else str(v)) for v in row))
     emit(printed(table, RenderOptions(color=use_color(output), width=text_width(output))),
          output)
+
+
+format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]),
+                             default="text", show_default=True, help="Output format.")
+output_option = click.option("-o", "--output", metavar="FILE", help="Write the result to FILE.")
+
+
+@command.command("query")
+@click.argument("sql")
+@paths_argument
+@format_option
+@output_option
+def query_command(sql: str, paths: tuple[str, ...], fmt: str, output: str | None) -> int:
+    """Run SQL (DuckDB), or a canned query by name, over the logs.
+
+    SQL reads the `connections` table: time, client_ip, client_port, listener_port,
+    tls_protocol, tls_cipher, tls_handshake_latency, subject, not_before, not_after, serial,
+    tls_verify_status, status, failure_code, conn_trace_id, tls_keyexchange, elb, ip_address,
+    file. The canned queries (the same ones `logs athena run` sends to Athena) read the
+    `alb_connection_logs` view of the Athena table's shape.
+
+    \b
+    Example:
+      mtls-doctor logs query "SELECT failure_code, count(*) FROM connections
+        WHERE status = 'Failed' GROUP BY 1 ORDER BY 2 DESC" AWSLogs/
+      mtls-doctor logs query top_failing_clients AWSLogs/
+    """
+    import duckdb
+
+    from mtls_doctor.logs.queries import CANNED, duckdb_view
+
+    logs = _load(paths)
+    if sql in CANNED:
+        duckdb_view(logs.database)
+        sql = CANNED[sql]
+    try:
+        cursor = logs.database.execute(sql)
+        names = [d[0] for d in cursor.description or []]
+        rows = cursor.fetchall()
+    except duckdb.Error as exc:
+        raise UsageError(f"the query failed: {str(exc).splitlines()[0]}") from None
+    _rows(names, rows, fmt, output)
+    return 0
+
+
+@command.command("athena-ddl")
+@click.option("--location", required=True, metavar="S3URI", help="s3://BUCKET[/PREFIX]/AWSLogs/"
+              "ACCOUNT/elasticloadbalancing/REGION")
+@click.option("--table", default="alb_connection_logs", show_default=True, help="Table name.")
+@click.option("--projection-start", default="2023/01/01", show_default=True,
+              metavar="YYYY/MM/DD", help="First day of the partition projection.")
+def athena_ddl_command(location: str, table: str, projection_start: str) -> int:
+    """Print the Athena CREATE TABLE for connection logs (all 15 columns, 12-field lines read
+    too, partition projection by day), then the canned troubleshooting queries as Athena SQL."""
+    from mtls_doctor.logs.athena import athena_ddl
+    from mtls_doctor.logs.queries import CANNED, DESCRIPTIONS, scoped
+
+    try:
+        ddl = athena_ddl(location, table=table, projection_start=projection_start)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    click.echo(ddl.rstrip().rstrip(";") + ";\n")
+    for name, sql in CANNED.items():
+        click.echo(f"-- {name}: {DESCRIPTIONS[name]}\n{scoped(sql, table=table)};\n")
+    return 0
+
+
+@command.group("athena")
+def athena_group() -> None:
+    """Ask Athena the same questions, when the logs outgrow one machine."""
+
+
+@athena_group.command("run")
+@click.argument("query", metavar="QUERY")
+@click.option("--database", required=True, help="The Athena database holding the table.")
+@click.option("--workgroup", help="Athena workgroup.")
+@click.option("--output", "result_location", metavar="S3URI", help="Query result location "
+              "(unless the workgroup sets one).")
+@click.option("--table", default="alb_connection_logs", show_default=True, help="Table name.")
+@click.option("--since", metavar="YYYY/MM/DD", help="Scan only day partitions from this day.")
+@click.option("--timeout", type=click.IntRange(min=1), default=600, show_default=True,
+              help="Seconds to wait for the query.")
+@format_option
+@output_option
+def athena_run_command(query: str, database: str, workgroup: str | None,
+                       result_location: str | None, table: str, since: str | None,
+                       timeout: int, fmt: str, output: str | None) -> int:
+    """Run a canned query (by name) or SQL on Athena and print the rows.
+
+    The table is the one `logs athena-ddl` creates. Needs boto3 (pip install
+    'mtls-doctor[aws]') and AWS credentials.
+    """
+    from mtls_doctor.logs.athena import run_query
+    from mtls_doctor.logs.queries import CANNED, scoped
+
+    try:
+        sql = scoped(CANNED[query], table=table, since=since) if query in CANNED else query
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    records = run_query(sql, database=database, workgroup=workgroup, output=result_location,
+                        timeout=timeout)
+    names = list(records[0]) if records else []
+    _rows(names, [tuple(r.values()) for r in records], fmt, output)
     return 0
 
 
