@@ -87,6 +87,9 @@ def summarize_command(paths: tuple[str, ...], since: datetime | None, until: dat
         for bad in logs.malformed:
             where = f"{bad.file}:{bad.line}" if bad.line else bad.file
             click.echo(f"malformed {where}: {bad.text!r}", err=True)
+        hidden = logs.malformed_count - len(logs.malformed)
+        if hidden:
+            click.echo(f"... and {hidden:,} more malformed lines not shown", err=True)
     for damaged in summary["damaged_files"]:
         click.echo(f"damaged: {damaged['file']}: {damaged['error']}", err=True)
     return 0
@@ -104,7 +107,9 @@ def _load(paths: tuple[str, ...]) -> LoadedLogs:
             print(f"\rdownloading {done}/{total}", end="" if done < total else "\n",
                   file=sys.stderr, flush=True)
 
-    return load_logs(find_logs(list(paths), progress=progress))
+    logs = load_logs(find_logs(list(paths), progress=progress))
+    click.get_current_context().call_on_close(logs.close)  # its temporary folder goes too
+    return logs
 
 
 paths_argument = click.argument("paths", nargs=-1, required=True, metavar="PATH...")

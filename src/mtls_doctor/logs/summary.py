@@ -69,11 +69,14 @@ def summarize(logs: LoadedLogs, filters: Filters = Filters(), top: int = 20) -> 
                            "ORDER BY 2 DESC, 1"))
 
     def top_failing(column: str) -> list[dict[str, Any]]:
-        rows = query(
-            f"SELECT {column}, sum(k), map_from_entries(list((code, k))) FROM ("
-            f"  SELECT {column}, tls_verify_status AS code, count(*) AS k FROM chosen"
-            f"  WHERE status = 'Failed' AND {column} IS NOT NULL GROUP BY ALL)"
-            f" GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {int(top)}")
+        rows = query(  # rank first, then count statuses for the top values only
+            f", failed AS (SELECT {column} AS v, tls_verify_status AS code FROM chosen"
+            f"  WHERE status = 'Failed' AND {column} IS NOT NULL),"
+            f" top AS (SELECT v, count(*) AS n FROM failed GROUP BY v ORDER BY n DESC, v"
+            f"  LIMIT {int(top)})"
+            f" SELECT v, any_value(n), map_from_entries(list((code, k))) FROM top JOIN"
+            f" (SELECT v, code, count(*) AS k FROM failed WHERE v IN (SELECT v FROM top)"
+            f"  GROUP BY ALL) USING (v) GROUP BY v ORDER BY 2 DESC, 1")
         return [{column: value, "count": int(count), "statuses": dict(statuses)}
                 for value, count, statuses in rows]
 
@@ -84,7 +87,7 @@ def summarize(logs: LoadedLogs, filters: Filters = Filters(), top: int = 20) -> 
         "skipped_files": logs.skipped_files,
         "damaged_files": [{"file": f, "error": why} for f, why in logs.damaged],
         "connections": total,
-        "malformed_lines": len(logs.malformed),
+        "malformed_lines": logs.malformed_count,
         "by_status": by_status,
         "failures": failures,
         "top_failing_subjects": top_failing("subject"),
