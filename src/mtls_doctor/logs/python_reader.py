@@ -1,11 +1,7 @@
-"""A pure-Python reader of the same schema as the DuckDB reader: the reference for the lines
-DuckDB rejects (a subject with stray quotes), and for files DuckDB cannot open (damaged gzip)."""
+"""The cut of a connection-log line in pure Python: the reference the DuckDB reader's SQL cut
+is tested against (tests/test_logs.py, tests/test_logs_memory.py)."""
 
 from __future__ import annotations
-
-import gzip
-import zlib
-from pathlib import Path
 
 from mtls_doctor.logs.schema import FIELDS, PORT, REQUIRED, STATUS, TIME
 
@@ -31,16 +27,3 @@ def parse_line(line: str) -> tuple[str | None, ...] | None:
             and listener_port and PORT.match(listener_port) and status and STATUS.match(status)):
         return None
     return tuple(fields)
-
-
-def read_lines(path: Path) -> tuple[list[str], str | None]:
-    """Every complete line of a file (gzip or not) and, when the file is damaged, why; the lines
-    before the damage are kept."""
-    lines: list[str] = []
-    try:
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
-            lines.extend(handle)
-    except (OSError, EOFError, zlib.error) as exc:
-        return lines, f"{type(exc).__name__}: {exc}"
-    return lines, None
