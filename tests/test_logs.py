@@ -11,17 +11,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logs_factory import CODES, START, aws_name, entry, lines, write
+from mtls_doctor.logs import reader
 from mtls_doctor.logs.files import find_logs
 from mtls_doctor.logs.python_reader import parse_line
 from mtls_doctor.logs.reader import load_logs
 from mtls_doctor.logs.schema import FIELDS
-from mtls_doctor.logs.summary import Filters, summarize
+from mtls_doctor.logs.summary import COLUMNS, Filters, summarize
 from test_cli import cli
 
 
-def summary_of(*paths: Path, **filters: object) -> dict[str, object]:
-    return summarize(load_logs(find_logs([str(p) for p in paths])),
-                     Filters(**filters))  # type: ignore[arg-type]
+def summary_of(*paths: Path, **options: object) -> dict[str, object]:
+    """The summary, from a load of only the columns it reads (as the command loads)."""
+    filters = Filters(**options)  # type: ignore[arg-type]
+    found = find_logs([str(p) for p in paths])
+    return summarize(load_logs(found, columns={*COLUMNS, *filters.columns()}), filters)
 
 
 def test_totals_are_exact_across_every_variant(tmp_path: Path) -> None:
@@ -86,6 +89,24 @@ def test_python_reader_agrees_with_duckdb(tmp_path: Path) -> None:
         "FROM connections ORDER BY conn_trace_id").fetchall()
     mine = sorted((f[11], f[10], f[7], int(f[2])) for f in map(parse_line, text) if f)
     assert duck == mine
+
+
+def test_a_load_of_some_columns_stores_and_shows_only_those(tmp_path: Path) -> None:
+    text, _ = lines(800, seed=5)
+    found = find_logs([str(write(tmp_path / "some.log.gz", text))])
+    wanted = ("subject", "not_after", "failure_code", "file")
+    with load_logs(found, columns=wanted) as some, load_logs(found) as every:
+        assert [c[0] for c in some.database.execute(
+            "DESCRIBE connections").fetchall()] == [c for c in reader.COLUMNS if c in wanted]
+        assert [c[0] for c in some.database.execute("DESCRIBE _rows").fetchall()] == [
+            "subject", "validity", "tls_verify_status", "file", "line"]
+        query = f"SELECT {', '.join(wanted)} FROM connections ORDER BY ALL"
+        assert some.database.execute(query).fetchall() == every.database.execute(
+            query).fetchall()
+        assert some.malformed_count == every.malformed_count > 0
+        assert summarize(every) == summary_of(tmp_path / "some.log.gz")
+    with pytest.raises(ValueError, match="no such connections column: nope"):
+        load_logs(found, columns=["time", "nope"])
 
 
 @settings(max_examples=300, deadline=None)

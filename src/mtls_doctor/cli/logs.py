@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -63,24 +64,25 @@ def summarize_command(paths: tuple[str, ...], since: datetime | None, until: dat
       mtls-doctor logs summarize AWSLogs/ --since 2026-01-31T00:00:00Z --format json
       mtls-doctor logs summarize s3://my-logs/prefix/ --format html -o report.html
     """
-    from mtls_doctor.logs.summary import Filters, summarize
+    from mtls_doctor.logs import explain, html
+    from mtls_doctor.logs.summary import COLUMNS, Filters, summarize
 
-    logs = _load(paths)
     filters = Filters(since, until, status, client_ip, subject, listener_port, elb)
+    columns = {*COLUMNS, *filters.columns(),
+               *(html.COLUMNS if fmt == "html" else ()),
+               *(explain.COLUMNS if trust_store is not None else ())}
+    logs = _load(paths, columns)
     summary = summarize(logs, filters, top)
     if trust_store is not None:
         from mtls_doctor.check import check_trust_store
-        from mtls_doctor.logs.explain import explain
         from mtls_doctor.truststore import load_trust_store
 
         report = check_trust_store(load_trust_store(trust_store, crls))
-        summary["explanations"] = explain(logs, report, top)
+        summary["explanations"] = explain.explain(logs, report, top)
     if fmt == "json":
         emit(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", output)
     elif fmt == "html":
-        from mtls_doctor.logs.html import render_html
-
-        emit(render_html(logs, summary, filters), output)
+        emit(html.render_html(logs, summary, filters), output)
     else:
         emit(_text(summary, use_color(output), text_width(output)), output)
     if show_malformed:
@@ -95,8 +97,9 @@ def summarize_command(paths: tuple[str, ...], since: datetime | None, until: dat
     return 0
 
 
-def _load(paths: tuple[str, ...]) -> LoadedLogs:
-    """Find and read the logs; S3 downloads show their progress on a terminal."""
+def _load(paths: tuple[str, ...], columns: Iterable[str] | None = None) -> LoadedLogs:
+    """Find and read the logs (only ``columns`` of them, when given); S3 downloads show their
+    progress on a terminal."""
     import sys
 
     from mtls_doctor.logs.files import find_logs
@@ -107,7 +110,7 @@ def _load(paths: tuple[str, ...]) -> LoadedLogs:
             print(f"\rdownloading {done}/{total}", end="" if done < total else "\n",
                   file=sys.stderr, flush=True)
 
-    logs = load_logs(find_logs(list(paths), progress=progress))
+    logs = load_logs(find_logs(list(paths), progress=progress), columns=columns)
     click.get_current_context().call_on_close(logs.close)  # its temporary folder goes too
     return logs
 

@@ -25,6 +25,10 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None else None
 
 
+# The connections columns explain reads.
+COLUMNS = ("subject", "serial", "failure_code", "time", "not_before", "not_after")
+
+
 def explain(logs: LoadedLogs, report: Report, top: int = 20) -> list[dict[str, Any]]:
     """One explanation per failing (subject, serial, code) group, most failures first."""
     codes = ", ".join(f"'{c}'" for c in TRUST_CODES)

@@ -38,6 +38,10 @@ border-bottom:1px solid #eee;vertical-align:top}td.n,th.n{text-align:right}
 """
 
 
+# The connections columns render_html reads, beyond summarize's.
+COLUMNS = ("time", "failure_code", "status", "tls_protocol", "tls_handshake_latency")
+
+
 def render_html(logs: LoadedLogs, summary: dict[str, Any], filters: Filters | None = None) -> str:
     """The summary as one HTML page. ``filters`` must be those ``summary`` was computed with,
     so that the charts (which query ``logs.database``) count the same connections."""

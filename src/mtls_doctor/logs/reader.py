@@ -17,7 +17,8 @@ again. The lines that are not entries are counted exactly; the first :data:`MALF
 kept for ``--show-malformed``.
 
 ``connections`` is a view over ``_rows``: the certificate dates, ``status`` and ``failure_code``
-are computed when a query asks for them, not for every line at load time.
+are computed when a query asks for them, not for every line at load time. A command that reads
+a few columns (``logs summarize``) asks for those only: the others are not stored.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import shutil
 import tempfile
 import weakref
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,48 +53,80 @@ _GLOB = re.compile(r"[*?\[{]")
 _READ = ("read_csv(?, columns={'line': 'VARCHAR'}, delim='\\x1f', quote='', escape='', "
          "header=false, auto_detect=false, new_line='\\n', strict_mode=false, "
          "store_rejects=true, filename=true)")
-_ROWS = """
-CREATE TABLE _rows (time TIMESTAMP, client_ip VARCHAR, client_port INTEGER,
-  listener_port INTEGER, tls_protocol VARCHAR, tls_cipher VARCHAR, tls_handshake_latency DOUBLE,
-  subject VARCHAR, validity VARCHAR, serial VARCHAR, tls_verify_status VARCHAR,
-  conn_trace_id VARCHAR, tls_keyexchange VARCHAR, elb VARCHAR, ip_address VARCHAR,
-  file log_file, line VARCHAR)
-"""
-_VIEW = """
-CREATE VIEW connections AS SELECT time, client_ip, client_port, listener_port, tls_protocol,
-  tls_cipher, tls_handshake_latency, subject,
-  TRY_CAST(replace(CASE WHEN strpos(validity, ';') = 31 AND starts_with(validity, 'NotBefore=')
-                        THEN substr(validity, 11, 20)
-                        ELSE regexp_extract(validity, 'NotBefore=([^;]+)', 1) END, 'Z', '')
-           AS TIMESTAMP) AS not_before,
-  TRY_CAST(replace(CASE WHEN contains(validity, 'NotAfter=')
-                        THEN substr(validity, strpos(validity, 'NotAfter=') + 9) END, 'Z', '')
-           AS TIMESTAMP) AS not_after,
-  serial, tls_verify_status,
-  CASE WHEN starts_with(tls_verify_status, 'Failed:') THEN 'Failed' ELSE tls_verify_status END
-    AS status,
-  CASE WHEN starts_with(tls_verify_status, 'Failed:') THEN substr(tls_verify_status, 8) END
-    AS failure_code,
-  conn_trace_id, tls_keyexchange, elb, ip_address, CAST(file AS VARCHAR) AS file
-FROM _rows WHERE line IS NULL
-"""
+# The columns of ``connections`` (``logs query`` documents them) and, for each one computed
+# from a stored column, the stored column it needs.
+COLUMNS = ("time", "client_ip", "client_port", "listener_port", "tls_protocol", "tls_cipher",
+           "tls_handshake_latency", "subject", "not_before", "not_after", "serial",
+           "tls_verify_status", "status", "failure_code", "conn_trace_id", "tls_keyexchange",
+           "elb", "ip_address", "file")
+_SOURCE = {"not_before": "validity", "not_after": "validity", "status": "tls_verify_status",
+           "failure_code": "tls_verify_status"}
+_TYPES = {"time": "TIMESTAMP", "client_port": "INTEGER", "listener_port": "INTEGER",
+          "tls_handshake_latency": "DOUBLE"}
+_DERIVED = {
+    "not_before": """TRY_CAST(replace(CASE WHEN strpos(validity, ';') = 31
+      AND starts_with(validity, 'NotBefore=') THEN substr(validity, 11, 20)
+      ELSE regexp_extract(validity, 'NotBefore=([^;]+)', 1) END, 'Z', '') AS TIMESTAMP)""",
+    "not_after": """TRY_CAST(replace(CASE WHEN contains(validity, 'NotAfter=')
+      THEN substr(validity, strpos(validity, 'NotAfter=') + 9) END, 'Z', '') AS TIMESTAMP)""",
+    "status": "CASE WHEN starts_with(tls_verify_status, 'Failed:') THEN 'Failed' "
+              "ELSE tls_verify_status END",
+    "failure_code": "CASE WHEN starts_with(tls_verify_status, 'Failed:') "
+                    "THEN substr(tls_verify_status, 8) END",
+    "file": "CAST(file AS VARCHAR)",
+}
 
 
-def _typed(head: str, tail: str, offset: int) -> str:
-    """The stored columns from the lists ``head`` (7 fields) and ``tail`` (the fields after the
-    subject, from index ``1 + offset``), ``-`` as NULL where it means absent."""
+def _stored(head: str, tail: str, offset: int) -> dict[str, str]:
+    """Each stored column cut from the lists ``head`` (7 fields) and ``tail`` (the fields after
+    the subject, from index ``1 + offset``), ``-`` as NULL where it means absent."""
     def t(n: int) -> str:
         return f"{tail}[{n + offset}]"
 
-    return f"""
-  TRY_CAST({head}[1] AS TIMESTAMP), {head}[2], TRY_CAST({head}[3] AS INTEGER),
-  TRY_CAST({head}[4] AS INTEGER), nullif({head}[5], '-'), nullif({head}[6], '-'),
-  TRY_CAST(nullif({head}[7], '-') AS DOUBLE), nullif(subject, '-'),
-  CASE WHEN {t(1)} <> '-' THEN {t(1)} END, nullif({t(2)}, '-'), {t(3)}, {t(4)},
-  nullif({t(5)}, '-'), nullif({t(6)}, '-'), nullif({t(7)}, '-')"""
+    return {
+        "time": f"TRY_CAST({head}[1] AS TIMESTAMP)", "client_ip": f"{head}[2]",
+        "client_port": f"TRY_CAST({head}[3] AS INTEGER)",
+        "listener_port": f"TRY_CAST({head}[4] AS INTEGER)",
+        "tls_protocol": f"nullif({head}[5], '-')", "tls_cipher": f"nullif({head}[6], '-')",
+        "tls_handshake_latency": f"TRY_CAST(nullif({head}[7], '-') AS DOUBLE)",
+        "subject": "nullif(subject, '-')", "validity": f"CASE WHEN {t(1)} <> '-' THEN {t(1)} END",
+        "serial": f"nullif({t(2)}, '-')", "tls_verify_status": t(3), "conn_trace_id": t(4),
+        "tls_keyexchange": f"nullif({t(5)}, '-')", "elb": f"nullif({t(6)}, '-')",
+        "ip_address": f"nullif({t(7)}, '-')"}
 
 
-def _fast_insert(file_expression: str) -> str:
+@dataclass(frozen=True)
+class _Layout:
+    """What one load stores (only what its command reads: storing is most of the cost) and the
+    SQL that follows from it."""
+
+    stored: tuple[str, ...]
+    shown: tuple[str, ...]
+
+    @classmethod
+    def of(cls, columns: Iterable[str] | None) -> _Layout:
+        wanted = set(COLUMNS if columns is None else columns)
+        unknown = wanted - set(COLUMNS)
+        if unknown:
+            raise ValueError(f"no such connections column: {', '.join(sorted(unknown))}")
+        needed = {_SOURCE.get(c, c) for c in wanted} - {"file"}
+        return cls(tuple(c for c in _stored("h", "t", 0) if c in needed),
+                   tuple(c for c in COLUMNS if c in wanted))
+
+    def table(self) -> str:
+        columns = ", ".join(f"{c} {_TYPES.get(c, 'VARCHAR')}" for c in self.stored)
+        return f"CREATE TABLE _rows ({columns}, file log_file, line VARCHAR)"
+
+    def view(self) -> str:
+        columns = ", ".join(f"{_DERIVED[c]} AS {c}" if c in _DERIVED else c for c in self.shown)
+        return f"CREATE VIEW connections AS SELECT {columns} FROM _rows WHERE line IS NULL"
+
+    def typed(self, head: str, tail: str, offset: int) -> str:
+        cut = _stored(head, tail, offset)
+        return ", ".join(cut[c] for c in self.stored)
+
+
+def _fast_insert(layout: _Layout, file_expression: str) -> str:
     """The one statement that reads every file and stores every line: cut, or as text for the
     exact cut when the fast cut could differ from ``parse_line`` (see the module docstring)."""
     controls = " OR ".join(f"contains(line, chr({c}))" for c in (9, 11, 12, 13, 28, 29, 30, 31))
@@ -119,7 +152,8 @@ WITH a AS (
     AND regexp_matches(h, '{prefix}') AS fast
   FROM b
 )
-SELECT {_typed("head", "tail", 1)}, CAST(file AS log_file), CASE WHEN NOT fast THEN line END
+SELECT {layout.typed("head", "tail", 1)}, CAST(file AS log_file),
+  CASE WHEN NOT fast THEN line END
 FROM c
 """
 
@@ -150,8 +184,6 @@ SELECT *, (len(head) = 7 AND len(tail) >= 4
   AND regexp_full_match(tail[3], '{STATUS_PATTERN}')) IS TRUE AS entry
 FROM cut
 """
-_SLOW_INSERT = (f"INSERT INTO _rows SELECT {_typed('head', 'tail', 0)}, "
-                "CAST(file AS log_file), NULL FROM _slow WHERE entry")
 
 
 @dataclass(frozen=True)
@@ -197,9 +229,15 @@ def _release(database: duckdb.DuckDBPyConnection, workdir: Path | None) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def load_logs(found: LogFiles, *, memory_limit: str = MEMORY_LIMIT) -> LoadedLogs:
-    """Read every file into DuckDB; never raises for what is inside the files."""
+def load_logs(found: LogFiles, *, columns: Iterable[str] | None = None,
+              memory_limit: str = MEMORY_LIMIT) -> LoadedLogs:
+    """Read every file into DuckDB; never raises for what is inside the files.
+
+    ``columns`` names the :data:`COLUMNS` of ``connections`` the caller reads (all by default);
+    the view has only those, and only the fields they need are stored."""
     import duckdb
+
+    layout = _Layout.of(columns)
 
     workdir = Path(tempfile.mkdtemp(prefix="mtls-doctor-logs-"))
     try:
@@ -211,23 +249,23 @@ def load_logs(found: LogFiles, *, memory_limit: str = MEMORY_LIMIT) -> LoadedLog
         raise
     weakref.finalize(database, shutil.rmtree, workdir, True)
     try:
-        loaded = _load(database, found, workdir)
+        loaded = _load(database, found, layout, workdir)
     except BaseException:
         _release(database, workdir)
         raise
     return LoadedLogs(database, len(found.files), found.skipped, *loaded, workdir=workdir)
 
 
-def _load(database: duckdb.DuckDBPyConnection, found: LogFiles, workdir: Path
-          ) -> tuple[tuple[Malformed, ...], tuple[tuple[str, str], ...], int]:
+def _load(database: duckdb.DuckDBPyConnection, found: LogFiles, layout: _Layout,
+          workdir: Path) -> tuple[tuple[Malformed, ...], tuple[tuple[str, str], ...], int]:
     import duckdb
 
     names = [str(p) for p in found.files]
     database.execute("CREATE TEMP TABLE _files AS SELECT DISTINCT unnest(?::VARCHAR[]) AS name",
                      [names])
     database.execute("CREATE TYPE log_file AS ENUM (SELECT name FROM _files)")
-    database.execute(_ROWS)
-    database.execute(_VIEW)
+    database.execute(layout.table())
+    database.execute(layout.view())
     database.execute("CREATE TEMP TABLE _pending (file VARCHAR, number BIGINT, line VARCHAR)")
     copies: dict[str, str] = {}  # a copy DuckDB reads -> the file it stands for
     damaged: list[tuple[str, str]] = []
@@ -240,7 +278,7 @@ def _load(database: duckdb.DuckDBPyConnection, found: LogFiles, workdir: Path
     database.execute("SET preserve_insertion_order = false")
     while pending:
         try:
-            database.execute(_fast_insert(_original_name(copies)), [pending])
+            database.execute(_fast_insert(layout, _original_name(copies)), [pending])
             break
         except duckdb.Error as exc:
             culprit = _culprit(str(exc), pending)
@@ -264,7 +302,8 @@ def _load(database: duckdb.DuckDBPyConnection, found: LogFiles, workdir: Path
     database.execute("INSERT INTO _pending SELECT CAST(file AS VARCHAR), NULL, line FROM _rows "
                      "WHERE line IS NOT NULL")
     database.execute(_SLOW)
-    database.execute(_SLOW_INSERT)
+    database.execute(f"INSERT INTO _rows SELECT {layout.typed('head', 'tail', 0)}, "
+                     "CAST(file AS log_file), NULL FROM _slow WHERE entry")
     count_row = database.execute("SELECT count(*) FROM _slow WHERE NOT entry").fetchone()
     malformed = tuple(Malformed(f, n, t) for f, n, t in database.execute(
         "SELECT file, number, line FROM _slow WHERE NOT entry ORDER BY file, number "

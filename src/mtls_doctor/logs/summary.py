@@ -22,6 +22,13 @@ class Filters:
     listener_port: int | None = None
     elb: str | None = None
 
+    def columns(self) -> tuple[str, ...]:
+        """The ``connections`` columns :meth:`where` reads."""
+        chosen = {"time": self.since or self.until, "failure_code": self.status,
+                  "client_ip": self.client_ip, "subject": self.subject,
+                  "listener_port": self.listener_port, "elb": self.elb}
+        return tuple(c for c, value in chosen.items() if value is not None)
+
     def where(self) -> tuple[str, list[Any]]:
         clauses: list[str] = ["TRUE"]
         values: list[Any] = []
@@ -52,6 +59,10 @@ def _naive(moment: datetime) -> datetime:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
+
+
+# The connections columns summarize reads.
+COLUMNS = ("time", "client_ip", "subject", "tls_verify_status", "status")
 
 
 def summarize(logs: LoadedLogs, filters: Filters = Filters(), top: int = 20) -> dict[str, Any]:
