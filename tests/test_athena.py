@@ -244,7 +244,7 @@ def test_a_failed_query_raises_with_athenas_reason(state: str, reason: str | Non
                                                    message: str) -> None:
     session = StubbedSession().status("QUEUED").status("RUNNING").status(state, reason)
     with pytest.raises(MtlsDoctorError, match=message):
-        run_query("SELECT 1", database="logs", workgroup=None, output=None, session=session,
+        run_query("SELECT 1", database="logs", workgroup=None, output=None, account=session,
                   poll_seconds=0)
     session.stub.assert_no_pending_responses()
 
@@ -263,7 +263,7 @@ def test_results_are_read_across_pages_and_only_the_first_header_is_skipped() ->
     # a later page whose row happens to equal the header is data
     session.stub.add_response("get_query_results", page(("ip", "n"), ("2.2.2.2", "1")),
                               {"QueryExecutionId": "q1", "NextToken": "t"})
-    rows = run_query("SELECT 1", database="logs", workgroup=None, output=None, session=session)
+    rows = run_query("SELECT 1", database="logs", workgroup=None, output=None, account=session)
     assert rows == [{"ip": "1.1.1.1", "n": "2"}, {"ip": "ip", "n": "n"},
                     {"ip": "2.2.2.2", "n": "1"}]
 
@@ -273,7 +273,7 @@ def test_aws_refusals_become_mtls_doctor_errors() -> None:
     session.stub.add_client_error("start_query_execution", "InvalidRequestException",
                                   "No output location provided.")
     with pytest.raises(MtlsDoctorError, match="No output location provided") as caught:
-        run_query("SELECT 1", database="logs", workgroup=None, output=None, session=session)
+        run_query("SELECT 1", database="logs", workgroup=None, output=None, account=session)
     assert caught.value.fix and "output location" in caught.value.fix
 
 

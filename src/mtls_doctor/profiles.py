@@ -62,6 +62,8 @@ TRUST_STORE_QUOTAS = _quotas(
           "Revocation list file size"),
     Quota("chain-depth", 4, "certificates", False, None, "Maximum certificate chain depth"),
     Quota("tls-message-size", 64 * 1024, "bytes", False, None, "TLS message size"),
+    Quota("trust-stores", 20, "trust stores", True, None,
+          "Trust stores per account, in each Region (`aws inspect` reports the use)"),
 )
 
 # OID -> OpenSSL long name, for every signature algorithm a bundle is likely to carry.

@@ -27,7 +27,8 @@ MAX_BUNDLE_BYTES = 64 * 1024 * 1024
 MAX_CRL_BYTES = 256 * 1024 * 1024
 _CRL_BEGIN, _CRL_END = b"-----BEGIN X509 CRL-----", b"-----END X509 CRL-----"
 
-Source = str | os.PathLike[str] | bytes
+Source = str | os.PathLike[str] | bytes | tuple[str, bytes]
+"""A path, ``-`` (standard input), the bytes, or (a name to show, the bytes)."""
 
 
 @dataclass(frozen=True)
@@ -192,11 +193,14 @@ def read_crl(index: int, name: str, data: bytes) -> CrlFile:
 
 
 def _read(source: Source, limit: int, what: str, label: str) -> tuple[str, bytes]:
+    if isinstance(source, tuple):
+        return source
     return (label, source) if isinstance(source, bytes) else read_input(source, limit, what)
 
 
 def load_trust_store(bundle: Source, crls: Iterable[Source] = ()) -> TrustStore:
-    """Load a CA bundle and CRL files; each is a path, ``-`` for standard input, or the bytes.
+    """Load a CA bundle and CRL files; each is a path, ``-`` for standard input, the bytes, or
+    a (name, bytes) pair.
 
     Raises :class:`~mtls_doctor.errors.InputError` only when a file cannot be read at all;
     everything wrong *inside* the files is reported by :func:`~mtls_doctor.check_trust_store`.

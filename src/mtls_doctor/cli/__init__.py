@@ -22,6 +22,7 @@ _COMMANDS = {
     "fix": ("mtls_doctor.cli.fix", "Write a bundle the API accepts, and say what was removed."),
     "verify": ("mtls_doctor.cli.verify", "Predict the load balancer's verdict for a client chain."),
     "logs": ("mtls_doctor.cli.logs", "Analyse connection logs: who fails, why, since when."),
+    "aws": ("mtls_doctor.cli.aws", "Inspect, push and create live trust stores (boto3)."),
     "rules": ("mtls_doctor.cli.rules", "List every rule: id, severity, basis, what it checks."),
 }
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 import time
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from mtls_doctor.errors import MtlsDoctorError
+
+if TYPE_CHECKING:
+    from mtls_doctor.aws import Clients
 
 # Java regex (RegexSerDe, whole-line match) written as it stands inside the DDL's string literal.
 # It keeps to a subset Python's ``re`` reads identically, so tests check it with ``re.fullmatch``.
@@ -82,31 +85,23 @@ def athena_ddl(location: str, *, table: str = "alb_connection_logs",
                        start=projection_start)
 
 
-class Session(Protocol):
-    """What :func:`run_query` needs of a ``boto3.Session``."""
-
-    def client(self, service_name: str) -> Any: ...
-
-
 def run_query(sql: str, *, database: str, workgroup: str | None = None,
-              output: str | None = None, session: Session | None = None,
+              output: str | None = None, account: Clients | None = None,
               poll_seconds: float = 1.0, timeout: float = 600) -> list[dict[str, str | None]]:
     """Run ``sql`` in Athena and return its rows, each a dict by column name (NULL is None).
 
     ``workgroup`` defaults to the account's primary one; ``output`` (``s3://…``) is where Athena
     writes results, needed unless the workgroup sets it. The query is polled every
-    ``poll_seconds``; after ``timeout`` seconds it is stopped. Raises MtlsDoctorError when the
-    query fails, is cancelled or times out, or when AWS refuses the call.
+    ``poll_seconds``; after ``timeout`` seconds it is stopped. ``account`` defaults to boto3's
+    credentials and Region. Raises MtlsDoctorError when the query fails, is cancelled or times
+    out, or when AWS refuses the call.
     """
-    try:
-        import boto3  # type: ignore[import-untyped,import-not-found,unused-ignore]
-        import botocore.exceptions  # type: ignore[import-untyped,import-not-found,unused-ignore]
-    except ImportError as exc:
-        raise MtlsDoctorError("running Athena queries needs boto3, which is not installed",
-                              fix="pip install 'mtls-doctor[aws]'") from exc
+    from mtls_doctor.aws import aws_errors, connect
 
-    try:
-        client = (session or boto3.Session()).client("athena")
+    clients = account or connect()
+    with aws_errors("Athena", "check the AWS credentials, Region, database, workgroup and "
+                    "output location"):
+        client = clients.client("athena")
         request: dict[str, Any] = {"QueryString": sql,
                                    "QueryExecutionContext": {"Database": database}}
         if workgroup:
@@ -116,9 +111,6 @@ def run_query(sql: str, *, database: str, workgroup: str | None = None,
         query_id: str = client.start_query_execution(**request)["QueryExecutionId"]
         _wait(client, query_id, poll_seconds, timeout)
         return _results(client, query_id)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        raise MtlsDoctorError(f"Athena: {exc}", fix="check the AWS credentials, region, "
-                              "database, workgroup and output location") from exc
 
 
 def _wait(client: Any, query_id: str, poll_seconds: float, timeout: float) -> None:

@@ -77,15 +77,12 @@ def download(client: Any, listing: S3Listing, cache: Path,
 def fetch(url: str, cache: Path | None = None,
           progress: Callable[[int, int], None] | None = None) -> tuple[list[Path], int]:
     """Download the connection logs under ``url``; (local paths, objects skipped)."""
+    from mtls_doctor.aws import AwsError, aws_errors, connect
+
     try:
-        import boto3
-        import botocore.exceptions
-    except ImportError:
-        raise InputError("reading s3:// paths needs boto3",
-                         "pip install 'mtls-doctor[aws]'") from None
-    client = boto3.client("s3")
-    try:
-        listing = list_logs(client, url)
-        return download(client, listing, cache or default_cache(), progress), listing.skipped
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        raise InputError(f"cannot read {url}: {exc}") from None
+        with aws_errors("reading S3"):
+            client = connect().client("s3")
+            listing = list_logs(client, url)
+            return download(client, listing, cache or default_cache(), progress), listing.skipped
+    except AwsError as exc:
+        raise InputError(f"cannot read {url}: {exc.message}", exc.fix) from None
