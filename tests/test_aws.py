@@ -338,6 +338,22 @@ def test_create_an_existing_name_is_refused_before_upload(aws: FakeAws, capsys: 
     assert "Contents" not in aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="n.pem")
 
 
+def test_create_beyond_the_trust_store_quota_is_refused_before_upload(
+        aws: FakeAws, capsys: Capsys, tmp_path: Path) -> None:
+    for n in range(3):
+        make_store(aws, f"s{n}", bundle(ROOT))
+    path = str(write(tmp_path, "b.pem", bundle(ROOT)))
+    aws.calls.clear()
+    code, out, err = run(capsys, aws, "create", "s3", path, "--s3", f"s3://{BUCKET}/n.pem",
+                         "--yes", "--quota", "trust-stores=3")
+    assert code == 3 and "already has 3 trust stores, the quota is 3" in err
+    assert "(it has 3 now)" in out and "CreateTrustStore" not in actions(aws)
+    assert "Contents" not in aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="n.pem")
+    code, _, err = run(capsys, aws, "create", "s3", path, "--s3", f"s3://{BUCKET}/n.pem",
+                       "--yes", "--quota", "trust-stores=4", "--poll-interval", "0")
+    assert code == 0, err
+
+
 # --------------------------------------------------------------------------- errors
 
 
@@ -359,6 +375,9 @@ def test_no_credentials_and_no_boto3(aws: FakeAws, capsys: Capsys,
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     code, _, err = run(capsys, aws, "inspect")
     assert code == 3 and "credentials" in err and "aws configure" in err
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    code, _, err = run(capsys, aws, "inspect")
+    assert code == 3 and "AWS set-up failed" in err and "pass --region" in err
     monkeypatch.setitem(sys.modules, "boto3", None)
     code, _, err = run(capsys, aws, "inspect")
     assert code == 3 and "pip install 'mtls-doctor[aws]'" in err

@@ -140,20 +140,21 @@ class Account:
     @property
     def region(self) -> str:
         if self.session.region_name is None:
-            raise AwsError("no AWS Region is configured", "pass --region, or set AWS_REGION")
+            raise AwsError("no AWS Region is configured",
+                           "pass --region, or set AWS_DEFAULT_REGION")
         return str(self.session.region_name)
 
     def in_region(self, region: str) -> Account:
         import boto3
 
-        with aws_errors("connect"):
+        with aws_errors("AWS set-up"):
             session = boto3.Session(profile_name=self.profile, region_name=region)
         return Account(session, self.profile, self.endpoint_url)
 
     def client(self, service: str) -> Any:
         """The boto3 client of ``service`` (made once)."""
         if service not in self._clients:
-            with aws_errors("connect"):
+            with aws_errors("AWS set-up"):
                 self._clients[service] = self.session.client(
                     service, endpoint_url=self.endpoint_url, config=self._config)
         return self._clients[service]
@@ -289,7 +290,7 @@ def connect(profile: str | None = None, region: str | None = None,
     except ImportError:
         raise AwsError("this needs boto3 (the aws extra), which is not installed",
                        "pip install 'mtls-doctor[aws]'") from None
-    with aws_errors("connect"):
+    with aws_errors("AWS set-up"):
         session = boto3.Session(profile_name=profile, region_name=region)
     return Account(session, profile, endpoint_url)
 
@@ -346,7 +347,7 @@ def aws_errors(operation: str, fix: str | None = None) -> Iterator[None]:
             (exceptions.PartialCredentialsError, "the credentials are incomplete; set both "
              "the access key and the secret"),
             (exceptions.ProfileNotFound, "list your profiles with `aws configure list-profiles`"),
-            (exceptions.NoRegionError, "pass --region, or set AWS_REGION"),
+            (exceptions.NoRegionError, "pass --region, or set AWS_DEFAULT_REGION"),
             (exceptions.EndpointConnectionError, "check the network, the Region and "
              "--endpoint-url"),
             (exceptions.ParamValidationError, "check the values given on the command line"),
@@ -356,5 +357,8 @@ def aws_errors(operation: str, fix: str | None = None) -> Iterator[None]:
 
 
 def _title(operation: str) -> str:
-    """``modify_trust_store`` -> ``ModifyTrustStore`` (the name users see in AWS's docs)."""
+    """``modify_trust_store`` -> ``ModifyTrustStore`` (the name users see in AWS's docs); a
+    phrase such as ``AWS set-up`` is kept."""
+    if " " in operation or not operation.islower():
+        return operation
     return "".join(part.title() for part in operation.split("_"))

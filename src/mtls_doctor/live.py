@@ -98,6 +98,7 @@ class Plan:
     replaced_revocations: tuple[int, ...] = ()
     listeners: tuple[Listener, ...] = ()
     tags: tuple[tuple[str, str], ...] = ()  # for a new trust store
+    trust_stores_in_region: int | None = None  # counted when one is created
 
     @property
     def added(self) -> tuple[Certificate, ...]:
@@ -130,11 +131,12 @@ def plan(account: Account, local: TrustStore, bundle: S3Object, *, trust_store: 
                        "give the CRL files different names from each other and the bundle")
     if create is not None:
         validate_name(create)
-        if any(t.name == create for t in account.trust_stores()):
+        existing = account.trust_stores()
+        if any(t.name == create for t in existing):
             raise AwsError(f"a trust store named {create} already exists in {account.region}",
                            f"update it with `mtls-doctor aws push BUNDLE --trust-store {create}`")
         return Plan(create, None, bundle, certificates(local), (), crls,
-                    tags=tuple((tags or {}).items()))
+                    tags=tuple((tags or {}).items()), trust_stores_in_region=len(existing))
     assert trust_store is not None
     info = account.trust_store(trust_store)
     live = certificates(load_trust_store((f"{info.name} (live)", account.bundle(info.arn))))

@@ -47,7 +47,7 @@ def aws_options(function: F) -> F:
         click.option("--profile", "aws_profile", metavar="NAME",
                      help="AWS profile (default: boto3's, e.g. AWS_PROFILE)."),
         click.option("--region", metavar="REGION", help="AWS Region (default: boto3's, e.g. "
-                     "AWS_REGION)."),
+                     "AWS_DEFAULT_REGION)."),
         click.option("--endpoint-url", metavar="URL", help="Send the calls to this endpoint "
                      "instead of AWS's (AWS_ENDPOINT_URL is honoured too)."),
     ]):
@@ -288,7 +288,7 @@ def _change(bundle: str, crls: tuple[str, ...], s3_uri: str, force: bool, yes: b
             aws_profile: str | None, region: str | None, endpoint_url: str | None,
             planner: Callable[..., Plan]) -> int:
     """Check, plan, show, and (with --yes) apply: what push and create share."""
-    from mtls_doctor.aws import S3Object
+    from mtls_doctor.aws import AwsError, S3Object
     from mtls_doctor.check import check_trust_store
     from mtls_doctor.live import apply
     from mtls_doctor.truststore import (
@@ -316,6 +316,11 @@ def _change(bundle: str, crls: tuple[str, ...], s3_uri: str, force: bool, yes: b
     account = _connect(aws_profile, region, endpoint_url)
     chosen = planner(account, report.store, target, crl_files)
     click.echo(_plan_text(chosen, account.region))
+    used, limit = chosen.trust_stores_in_region, report.profile.limit("trust-stores")
+    if used is not None and used >= limit:
+        raise AwsError(f"{account.region} already has {used} trust stores, the quota is {limit}",
+                       "delete an unused one, or pass --quota trust-stores=N if AWS raised "
+                       "your quota")
     if chosen.empty:
         click.echo("Nothing to do: the live trust store already has this bundle.")
         return 0
@@ -348,7 +353,8 @@ def _plan_text(chosen: Plan, region: str) -> str:
     from mtls_doctor.report.text import safe
 
     if chosen.trust_store is None:
-        lines = [f"Plan: create trust store {chosen.name} in {region}"]
+        lines = [f"Plan: create trust store {chosen.name} in {region} (it has "
+                 f"{chosen.trust_stores_in_region} now)"]
     else:
         lines = [f"Plan: update trust store {chosen.name} ({chosen.trust_store.arn})"]
     if chosen.changes_bundle:
