@@ -145,11 +145,7 @@ class Account:
         return str(self.session.region_name)
 
     def in_region(self, region: str) -> Account:
-        import boto3
-
-        with aws_errors("AWS set-up"):
-            session = boto3.Session(profile_name=self.profile, region_name=region)
-        return Account(session, self.profile, self.endpoint_url)
+        return connect(self.profile, region, self.endpoint_url)
 
     def client(self, service: str) -> Any:
         """The boto3 client of ``service`` (made once)."""
@@ -241,7 +237,6 @@ class Account:
 
     def create(self, name: str, bundle: S3Object, version: str | None,
                tags: dict[str, str] | None = None) -> TrustStoreInfo:
-        validate_name(name)
         params: dict[str, Any] = _bundle_params(bundle, version)
         if tags:
             params["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]

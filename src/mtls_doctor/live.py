@@ -15,6 +15,7 @@ from typing import Any
 
 from mtls_doctor.aws import Account, AwsError, Listener, S3Object, TrustStoreInfo, validate_name
 from mtls_doctor.check import Report, check_trust_store
+from mtls_doctor.rules import Severity
 from mtls_doctor.truststore import TrustStore, load_trust_store
 
 Progress = Callable[[str], None]
@@ -139,7 +140,7 @@ def plan(account: Account, local: TrustStore, bundle: S3Object, *, trust_store: 
                     tags=tuple((tags or {}).items()), trust_stores_in_region=len(existing))
     assert trust_store is not None
     info = account.trust_store(trust_store)
-    live = certificates(load_trust_store((f"{info.name} (live)", account.bundle(info.arn))))
+    live = _live_certificates(account, info)
     old = tuple(i for i, _ in account.revocations(info.arn)) if replace_crls and crls else ()
     return Plan(info.name, info, bundle, certificates(local), live, crls, old,
                 tuple(account.listeners(info.arn)))
@@ -157,7 +158,6 @@ class Outcome:
     trust_store: TrustStoreInfo | None = None
     bundle_version: str | None = None
     added_revocations: list[int] = field(default_factory=list)
-    removed_revocations: list[int] = field(default_factory=list)
 
 
 def apply(account: Account, chosen: Plan, bundle: bytes, report: Report, *, timeout: float,
@@ -201,14 +201,18 @@ def apply(account: Account, chosen: Plan, bundle: bytes, report: Report, *, time
         progress("added revocation(s) " + ", ".join(map(str, done.added_revocations)))
         if chosen.replaced_revocations:
             account.remove_revocations(done.trust_store.arn, list(chosen.replaced_revocations))
-            done.removed_revocations = list(chosen.replaced_revocations)
             progress("removed the old revocation(s) "
                      + ", ".join(map(str, chosen.replaced_revocations)))
     return done
 
 
+def _live_certificates(account: Account, info: TrustStoreInfo) -> tuple[Certificate, ...]:
+    """The certificates the live bundle holds, downloaded now."""
+    return certificates(load_trust_store((f"{info.name} (live)", account.bundle(info.arn))))
+
+
 def _confirm(account: Account, info: TrustStoreInfo, expected: tuple[Certificate, ...]) -> None:
-    live = certificates(load_trust_store((f"{info.name} (live)", account.bundle(info.arn))))
+    live = _live_certificates(account, info)
     if live != expected:
         raise AwsError(f"{info.name} is ACTIVE, but its bundle is not the one uploaded "
                        f"({len(live)} certificate(s) live, {len(expected)} uploaded)",
@@ -224,8 +228,7 @@ def _half_done(account: Account, chosen: Plan, error: AwsError, report: Report) 
         message += "no trust store was created"
     else:
         try:
-            live = certificates(load_trust_store(("live", account.bundle(
-                chosen.trust_store.arn))))
+            live = _live_certificates(account, chosen.trust_store)
             state = ("is unchanged (checked: it still serves the same "
                      f"{len(live)} certificate(s))" if live == chosen.live
                      else "now differs from what it was before; inspect it")
@@ -234,7 +237,7 @@ def _half_done(account: Account, chosen: Plan, error: AwsError, report: Report) 
         message += f"the live trust store {chosen.name} {state}"
     fix = error.fix
     if error.code == "InvalidCaCertificatesBundle":
-        errors = [f for f in report.findings if f.severity.value == "error"]
+        errors = [f for f in report.findings if f.severity is Severity.ERROR]
         fix = ("`mtls-doctor check` finds " + (
             "; ".join(f"{f.rule}" + (f" on certificate {f.certificate}" if f.certificate else "")
                       for f in errors[:5]) if errors else

@@ -12,12 +12,15 @@ import click
 
 from mtls_doctor.cli.options import (
     at_option,
-    check_rule_ids,
     crl_option,
     emit,
-    parse_quotas,
+    fail_on_option,
+    ignore_option,
+    load_and_check,
+    quota_option,
     text_width,
     use_color,
+    warn_days_option,
     write_atomic,
 )
 from mtls_doctor.errors import UsageError
@@ -26,9 +29,9 @@ if TYPE_CHECKING:
     from mtls_doctor.aws import Account
     from mtls_doctor.check import Report
     from mtls_doctor.live import Inspection, Plan
+    from mtls_doctor.rules import Severity
 
 F = TypeVar("F", bound=Callable[..., Any])
-FAIL_ON = {"error": "error", "warning": "warning", "info": "info", "never": None}
 
 
 @click.group("aws")
@@ -61,9 +64,7 @@ def check_options(function: F) -> F:
         click.option("--lb-type", type=click.Choice(["alb", "nlb"]), default="alb",
                      show_default=True, help="Load balancer type the bundle is checked for "
                      "(`check --profile`)."),
-        click.option("--quota", "quotas", multiple=True, callback=parse_quotas,
-                     metavar="NAME=N", help="A raised adjustable quota, e.g. "
-                     "ca-certificates=50 or trust-stores=50 (repeatable)."),
+        quota_option,
     ]):
         function = option(function)
     return function
@@ -91,17 +92,14 @@ def _progress(message: str) -> None:
               "DIR/NAME/ca-bundle.pem and DIR/NAME/revocation-ID.crl (DIR/REGION/NAME/... with "
               "--all-regions); never replaces a file.")
 @at_option
-@click.option("--warn-days", type=click.IntRange(min=0), default=30, show_default=True,
-              help="Warn about CA certificates that expire within this many days.")
-@click.option("--fail-on", type=click.Choice(list(FAIL_ON)), default="error", show_default=True,
-              help="Exit 1 when a finding is at least this severe.")
-@click.option("--ignore", multiple=True, metavar="RULE", callback=check_rule_ids,
-              help="Leave this rule's findings out (repeatable).")
+@warn_days_option
+@fail_on_option
+@ignore_option
 @check_options
 @aws_options
 def inspect_command(selectors: tuple[str, ...], all_regions: bool, fmt: str,
                     output: str | None, save: str | None, at: datetime | None, warn_days: int,
-                    fail_on: str, ignore: tuple[str, ...], lb_type: str,
+                    fail_on: Severity | None, ignore: tuple[str, ...], lb_type: str,
                     quotas: dict[str, int], aws_profile: str | None, region: str | None,
                     endpoint_url: str | None) -> int:
     """Check the trust stores the load balancers hold.
@@ -118,7 +116,6 @@ def inspect_command(selectors: tuple[str, ...], all_regions: bool, fmt: str,
     """
     from mtls_doctor.live import inspect, inspect_document
     from mtls_doctor.profiles import PROFILES
-    from mtls_doctor.rules import Severity
 
     if all_regions and selectors:
         raise UsageError("--trust-store names stores of one Region; it cannot be used with "
@@ -130,16 +127,14 @@ def inspect_command(selectors: tuple[str, ...], all_regions: bool, fmt: str,
     account = _connect(aws_profile, region, endpoint_url)
     accounts = [account.in_region(r) for r in account.regions()] if all_regions else [account]
     documents, texts, failed = [], [], False
-    threshold = FAIL_ON[fail_on]
+    limit = profile.limit("trust-stores")
     for each in accounts:
         inspections = inspect(each, selectors, profile=profile, at=at, warn_days=warn_days,
                               ignore=ignore)
         used = len(each.trust_stores()) if selectors else len(inspections)
-        limit = profile.limit("trust-stores")
         if save is not None:
             _save(Path(save) / each.region if all_regions else Path(save), inspections)
-        failed |= any(i.report.fails(Severity(threshold) if threshold else None)
-                      for i in inspections)
+        failed |= any(i.report.fails(fail_on) for i in inspections)
         documents.append(inspect_document(each.region, used, limit, inspections))
         texts.append(_inspect_text(each.region, used, limit, inspections, output))
     if fmt == "json":
@@ -267,10 +262,8 @@ def create_command(name: str, bundle: str, tags: tuple[str, ...], s3_uri: str,
     Example:
       mtls-doctor aws create partners bundle.pem --s3 s3://my-bucket/partners.pem --yes
     """
-    from mtls_doctor.aws import validate_name
     from mtls_doctor.live import plan
 
-    validate_name(name)
     tag_map = {}
     for tag in tags:
         key, sep, value = tag.partition("=")
@@ -289,25 +282,15 @@ def _change(bundle: str, crls: tuple[str, ...], s3_uri: str, force: bool, yes: b
             planner: Callable[..., Plan]) -> int:
     """Check, plan, show, and (with --yes) apply: what push and create share."""
     from mtls_doctor.aws import AwsError, S3Object
-    from mtls_doctor.check import check_trust_store
     from mtls_doctor.live import apply
-    from mtls_doctor.truststore import (
-        MAX_BUNDLE_BYTES,
-        MAX_CRL_BYTES,
-        load_trust_store,
-        read_input,
-    )
+    from mtls_doctor.truststore import MAX_BUNDLE_BYTES, MAX_CRL_BYTES, read_input
 
     target = S3Object.parse(s3_uri)
     if "-" in crls:
         raise UsageError("CRLs are uploaded under their file names; give files, not '-'")
     bundle_file = read_input(bundle, MAX_BUNDLE_BYTES, "Bundle")
     crl_files = [read_input(c, MAX_CRL_BYTES, "CRL file") for c in crls]
-    try:
-        report = check_trust_store(load_trust_store(bundle_file, crl_files), profile=lb_type,
-                                   quotas=quotas)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    report = load_and_check(bundle_file, crl_files, profile=lb_type, at=None, quotas=quotas)
     click.echo(_check_summary(report))
     if not report.accepted and not force:
         click.echo("Refusing: the API would reject these files. Fix them (`mtls-doctor fix`), "

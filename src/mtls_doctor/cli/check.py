@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from mtls_doctor.cli.options import (
     at_option,
-    check_rule_ids,
     crl_option,
     emit,
+    fail_on_option,
     guard_output,
+    ignore_option,
     load_and_check,
     profile_option,
     quota_option,
     text_width,
     use_color,
+    warn_days_option,
 )
 
-FAIL_ON = {"error": "error", "warning": "warning", "info": "info", "never": None}
+if TYPE_CHECKING:
+    from mtls_doctor.rules import Severity
 
 
 @click.command("check")
@@ -27,19 +31,16 @@ FAIL_ON = {"error": "error", "warning": "warning", "info": "info", "never": None
 @crl_option
 @profile_option
 @at_option
-@click.option("--warn-days", type=click.IntRange(min=0), default=30, show_default=True,
-              help="Warn about CA certificates that expire within this many days.")
+@warn_days_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
               show_default=True, help="Report format.")
 @click.option("-o", "--output", metavar="FILE", help="Write the report to FILE (default: "
               "standard output).")
-@click.option("--fail-on", type=click.Choice(list(FAIL_ON)), default="error", show_default=True,
-              help="Exit 1 when a finding is at least this severe.")
-@click.option("--ignore", multiple=True, metavar="RULE", callback=check_rule_ids,
-              help="Leave this rule's findings out (repeatable). `accepted` still counts them.")
+@fail_on_option
+@ignore_option
 @quota_option
 def command(bundle: str, crls: tuple[str, ...], profile: str, at: datetime | None,
-            warn_days: int, fmt: str, output: str | None, fail_on: str,
+            warn_days: int, fmt: str, output: str | None, fail_on: Severity | None,
             ignore: tuple[str, ...], quotas: dict[str, int]) -> int:
     """Lint a trust store as the load balancer sees it.
 
@@ -56,12 +57,10 @@ def command(bundle: str, crls: tuple[str, ...], profile: str, at: datetime | Non
       mtls-doctor check bundle.pem --format sarif -o mtls.sarif --fail-on warning
     """
     from mtls_doctor.report import Format, RenderOptions, renderer
-    from mtls_doctor.rules import Severity
 
     guard_output(output, [bundle, *crls])
     report = load_and_check(bundle, crls, profile=profile, at=at, quotas=quotas,
                             warn_days=warn_days, ignore=ignore)
     options = RenderOptions(color=use_color(output), width=text_width(output))
     emit(renderer(Format(fmt))(report, options), output)
-    threshold = FAIL_ON[fail_on]
-    return 1 if report.fails(Severity(threshold) if threshold else None) else 0
+    return 1 if report.fails(fail_on) else 0

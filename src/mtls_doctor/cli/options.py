@@ -14,7 +14,11 @@ import click
 from mtls_doctor.errors import OutputError, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from mtls_doctor.check import Report
+    from mtls_doctor.rules import Severity
+    from mtls_doctor.truststore import Source
 
 
 def parse_time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -138,11 +142,28 @@ profile_option = click.option("--profile", type=click.Choice(["alb", "nlb"]), de
 quota_option = click.option("--quota", "quotas", multiple=True, callback=parse_quotas,
                             metavar="NAME=N", help="A raised adjustable quota, e.g. "
                             "ca-certificates=50 (repeatable). See `mtls-doctor rules`.")
+warn_days_option = click.option(
+    "--warn-days", type=click.IntRange(min=0), default=30, show_default=True,
+    help="Warn about CA certificates that expire within this many days.")
+ignore_option = click.option(
+    "--ignore", multiple=True, metavar="RULE", callback=check_rule_ids,
+    help="Leave this rule's findings out (repeatable). `accepted` still counts them.")
+
+
+def _severity(ctx: click.Context, param: click.Parameter, value: str) -> Severity | None:
+    from mtls_doctor.rules import Severity
+
+    return None if value == "never" else Severity(value)
+
+
+fail_on_option = click.option(
+    "--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="error",
+    show_default=True, callback=_severity, help="Exit 1 when a finding is at least this severe.")
 crl_option = click.option("--crl", "crls", multiple=True, metavar="FILE",
                           help="A CRL file of the trust store (repeatable).")
 
 
-def load_and_check(bundle: str, crls: tuple[str, ...], *, profile: str,
+def load_and_check(bundle: Source, crls: Sequence[Source], *, profile: str,
                    at: datetime | None, quotas: dict[str, int], warn_days: int = 30,
                    ignore: tuple[str, ...] = ()) -> Report:
     """Load the trust store and check it; bad option values become usage errors."""
